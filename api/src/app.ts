@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import type { WebSocket } from 'ws';
+import { ERRORS, HwError, type ErrorCode } from '../../core/src/errors.ts';
+import type { Logger } from '../../core/src/logger.ts';
+import type { Metrics } from '../../core/src/metrics.ts';
+import { verifySecret } from '../../core/src/password.ts';
+import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import type { Alert, AlertEvent, ComponentHealth } from '../../core/src/types.ts';
+import { ALERT_LEVELS } from '../../core/src/types.ts';
+import type { ServerMessage } from '../../core/src/ws-messages.ts';
+import { createAlertView, type AlertView } from './alert-view.ts';
+import { createSessions } from './sessions.ts';
+
+export interface AlertActions {
+  acknowledge(alertId: string, by: string, note: string): Promise<AlertEvent | undefined> | AlertEvent | undefined;
+}
+
+export interface AppOptions {
+  registry: RegistryHolder;
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  actions: AlertActions;
+  sessionTtlMs: number;
+  /** Extra components for /api/health (broker, ingest, rules when in process). */
+  health?: Record<string, () => ComponentHealth | Promise<ComponentHealth>>;
+  /** Built dashboard; defaults to dashboard/dist. */
+  dashboardDir?: string;
+  heartbeatMs?: number;
+  now?: () => number;
+}
+
+export interface HazardwatchApp {
+  app: FastifyInstance;
+  view: AlertView;
+  /** Feed an alert event (from the in-process engine or the internal MQTT topic). */
+  publishAlertEvent(e: AlertEvent): void;
+  /** Load stored alert history (call before listen). */
+  loadHistory(): Promise<void>;
+}
+
+const DEFAULT_DASHBOARD = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+
+const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+const AckBody = Type.Object({ note: Type.String({ maxLength: 2000, default: '' }) }, { additionalProperties: false });
+const AlertsQuery = Type.Object({
+  state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('cleared'), Type.Literal('active')])),
+  level: Type.Optional(Type.Union(ALERT_LEVELS.map((l) => Type.Literal(l)))),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+});
+
+const publicUser = (u: UserDef) => ({ username: u.username, name: u.name, role: u.role, scope: u.scope });
+
+export function buildApp(opts: AppOptions): HazardwatchApp {
+  const now = opts.now ?? Date.now;
+  const sessions = createSessions(opts.sessionTtlMs, now);
+  const view = createAlertView();
+  const sockets = new Set<{ ws: WebSocket; user: UserDef }>();
+  // Per-request access logs stay off at info level: the api child logs from warn up.
+  const apiLogger = opts.logger.child({ module: 'api' }, { level: opts.logger.level === 'info' ? 'warn' : opts.logger.level });
+  const app = Fastify({ loggerInstance: apiLogger as FastifyBaseLogger }) as unknown as FastifyInstance;
+
+  // Coded errors: a 4xx names the field and the reason.
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown[]; validationContext?: string }, req, reply) => {
+    if (err instanceof HwError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+    if (err.validation) return reply.code(400).send({ code: 'HW_ERR_VALIDATION', message: `${err.validationContext ?? 'request'} ${err.message}` });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({ code: err.code ?? 'HW_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
+  });
+
+  const userOf = (req: FastifyRequest): UserDef => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : (req.query as { token?: string } | undefined)?.token;
+    const s = sessions.get(token);
+    const user = s && opts.registry.current.users.get(s.username);
+    if (!user) throw new HwError('HW_ERR_UNAUTHENTICATED');
+    return user;
+  };
+  const canSee = (user: UserDef, alert: Pick<Alert, 'enterpriseId'>) => opts.registry.current.visibleEnterprises(user).has(alert.enterpriseId);
+
+  const send = (ws: WebSocket, msg: ServerMessage) => {
+    // A slow client is dropped rather than allowed to buffer without bound.
+    if (ws.bufferedAmount > 4 * 1024 * 1024) {
+      ws.terminate();
+      return;
+    }
+    ws.send(JSON.stringify(msg));
+  };
+
+  function publishAlertEvent(e: AlertEvent) {
+    const eventId = view.apply(e);
+    for (const s of sockets) if (canSee(s.user, e.alert)) send(s.ws, { type: 'alert', eventId, event: e });
+  }
+
+  void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  void app.register(async (api) => {
+    api.post('/api/login', { schema: { body: LoginBody } }, async (req) => {
+      const { username, password } = req.body as { username: string; password: string };
+      const user = opts.registry.current.users.get(username);
+      // Verify against a dummy hash for unknown users so timing does not reveal them.
+      const ok = await verifySecret(password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+      if (!user || !ok) throw new HwError('HW_ERR_BAD_LOGIN');
+      const s = sessions.create(user);
+      req.log.info({ username }, 'login');
+      return { token: s.token, expiresAt: s.expiresAt, user: publicUser(user) };
+    });
+    api.post('/api/logout', async (req) => {
+      const header = req.headers.authorization;
+      if (header?.startsWith('Bearer ')) sessions.revoke(header.slice(7));
+      return { ok: true };
+    });
+    api.get('/api/me', async (req) => publicUser(userOf(req)));
+
+    api.get('/api/health', async (_req, reply) => {
+      const components: Record<string, ComponentHealth> = { store: await opts.store.health() };
+      for (const [name, fn] of Object.entries(opts.health ?? {})) components[name] = await fn();
+      const ok = Object.values(components).every((c) => c.ok);
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', components });
+    });
+
+    api.get('/api/jurisdictions', async (req) => {
+      userOf(req);
+      return [...opts.registry.current.jurisdictions.values()];
+    });
+
+    api.get('/api/enterprises', async (req) => {
+      const user = userOf(req);
+      const reg = opts.registry.current;
+      const visible = reg.visibleEnterprises(user);
+      const open = view.all().filter((a) => a.state !== 'cleared');
+      return [...reg.enterprises.values()].filter((e) => visible.has(e.id)).map((e) => ({
+        id: e.id, name: e.name, nameEn: e.nameEn, industry: e.industry, township: e.township, profile: e.profileId,
+        sensors: e.gateways.reduce((n, g) => n + g.sensors.length, 0),
+        openAlerts: open.filter((a) => a.enterpriseId === e.id).length,
+      }));
+    });
+
+    api.get('/api/alerts', { schema: { querystring: AlertsQuery } }, async (req) => {
+      const user = userOf(req);
+      const q = req.query as { state?: string; level?: string; limit: number };
+      return view.all()
+        .filter((a) => canSee(user, a))
+        .filter((a) => !q.state || (q.state === 'active' ? a.state !== 'cleared' : a.state === q.state))
+        .filter((a) => !q.level || a.level === q.level)
+        .sort((a, b) => ALERT_LEVELS.indexOf(b.level) - ALERT_LEVELS.indexOf(a.level) || b.updatedAt - a.updatedAt)
+        .slice(0, q.limit);
+    });
+
+    api.post('/api/alerts/:id/ack', { schema: { body: AckBody } }, async (req) => {
+      const user = userOf(req);
+      const { id } = req.params as { id: string };
+      const alert = view.get(id);
+      // Not found and not yours answer alike: ids cannot be probed.
+      if (!alert || !canSee(user, alert)) throw new HwError('HW_ERR_NOT_FOUND', `alert ${id}`);
+      const e = await opts.actions.acknowledge(id, user.username, (req.body as { note: string }).note);
+      if (!e) throw new HwError('HW_ERR_NOT_FOUND', `alert ${id} is not open`);
+      return e.alert;
+    });
+
+    api.get('/metrics', async (_req, reply) => {
+      opts.metrics.wsClients.set(sockets.size);
+      return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+    });
+
+    api.get('/ws', { websocket: true }, (ws, req) => {
+      let user: UserDef;
+      try {
+        user = userOf(req);
+      } catch {
+        ws.send(JSON.stringify({ type: 'error', code: 'HW_ERR_UNAUTHENTICATED', message: ERRORS.HW_ERR_UNAUTHENTICATED.message } satisfies ServerMessage));
+        ws.close(4401, 'unauthenticated');
+        return;
+      }
+      const entry = { ws, user };
+      sockets.add(entry);
+      send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
+      const since = Number((req.query as { since?: string }).since);
+      const missed = Number.isFinite(since) && since > 0 ? view.since(since) : undefined;
+      if (missed) {
+        for (const m of missed) if (canSee(user, m.event.alert)) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
+      } else {
+        send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
+      }
+      const beat = setInterval(() => send(ws, { type: 'heartbeat', ts: now() }), opts.heartbeatMs ?? 15_000);
+      ws.on('close', () => {
+        clearInterval(beat);
+        sockets.delete(entry);
+      });
+    });
+
+    const dir = opts.dashboardDir ?? DEFAULT_DASHBOARD;
+    if (existsSync(dir)) {
+      await api.register(fastifyStatic, { root: dir, prefix: '/' });
+    } else {
+      api.get('/', async (_req, reply) => reply.type('text/plain').send('dashboard not built: run `npm run build`'));
+    }
+  });
+
+  return {
+    app,
+    view,
+    publishAlertEvent,
+    async loadHistory() {
+      view.load(await opts.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 }));
+    },
+  };
+}
+
+export type { ErrorCode };

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { createBroker } from '../broker/src/broker.ts';
+import { buildApp } from '../api/src/app.ts';
+import { loadCatalogue } from '../core/src/agents.ts';
+import { createAedesBus } from '../core/src/bus.ts';
+import type { Config } from '../core/src/config.ts';
+import type { Logger } from '../core/src/logger.ts';
+import { createMetrics } from '../core/src/metrics.ts';
+import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
+import { createStore } from '../core/src/store/index.ts';
+import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
+import { createRulesEngine } from '../rules/src/engine.ts';
+import { createGatewaySim, type GatewaySim } from '../simulators/src/gateway-sim.ts';
+
+export interface RunningAll {
+  mqttPort: number;
+  httpPort: number;
+  sims: GatewaySim[];
+  stop(): Promise<void>;
+}
+
+/** Every part in one process: broker, ingest, rules, API + dashboard, simulated gateways. */
+export async function startAll(config: Readonly<Config>, logger: Logger): Promise<RunningAll> {
+  const catalogue = loadCatalogue();
+  const registry = new RegistryHolder(loadRegistryFile(config.registry, catalogue), () => loadRegistryFile(config.registry, catalogue));
+  const metrics = createMetrics();
+  const store = createStore(config, logger);
+  await store.start();
+
+  const broker = createBroker({ registry, logger }, {
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    serviceUsername: config.service.username,
+    servicePassword: config.service.password || randomBytes(24).toString('hex'),
+  });
+  await broker.start();
+  const bus = createAedesBus(broker.aedes);
+
+  const rules = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => api.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
+  const ingest = createIngestWorker(
+    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => rules.handleReadings(rs) },
+    { ...config.ingest, maxPayloadBytes: config.mqtt.maxPayloadBytes },
+  );
+  const api = buildApp({
+    registry, store, logger, metrics,
+    actions: { acknowledge: (id, by, note) => rules.acknowledge(id, by, note) },
+    sessionTtlMs: config.http.sessionTtlS * 1000,
+    health: {
+      broker: () => ({ ok: !broker.aedes.closed, detail: `${broker.counters.connections} connections` }),
+      ingest: () => ({ ok: ingest.pending() < 100_000, detail: `${ingest.pending()} readings pending` }),
+      rules: () => ({ ok: true, detail: `${rules.activeAlerts().length} active alerts` }),
+    },
+  });
+  await api.loadHistory();
+  await rules.start();
+  await ingest.start();
+  await api.app.listen({ host: config.http.host, port: config.http.port });
+  const httpPort = (api.app.server.address() as { port: number }).port;
+
+  const onHup = () => {
+    try {
+      registry.reload();
+      logger.info('registry reloaded');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'registry reload refused; the previous registry stays in force');
+    }
+  };
+  process.on('SIGHUP', onHup);
+
+  const sims: GatewaySim[] = [];
+  let incidentTimer: NodeJS.Timeout | undefined;
+  if (config.simulate.enabled && existsSync(config.simulate.credentials)) {
+    const creds = (parseYaml(readFileSync(config.simulate.credentials, 'utf8')) as { gateways?: Record<string, string> }).gateways ?? {};
+    const url = `mqtt://127.0.0.1:${broker.port()}`;
+    for (const [key, gw] of registry.current.gateways) {
+      const secret = creds[key];
+      if (!secret) continue;
+      const sensors = [...registry.current.sensors.values()].filter((s) => s.enterpriseId === gw.enterpriseId && s.gatewayId === gw.id);
+      sims.push(createGatewaySim({ url, enterpriseId: gw.enterpriseId, gatewayId: gw.id, secret, sensors, intervalMs: config.simulate.intervalMs, catalogue, logger }));
+    }
+    await Promise.all(sims.map((s) => s.start()));
+    if (config.simulate.incidentEveryS > 0 && sims.length) {
+      const fire = () => sims[Math.floor(Math.random() * sims.length)]!.incident();
+      setTimeout(fire, 5000).unref();
+      incidentTimer = setInterval(fire, config.simulate.incidentEveryS * 1000);
+    }
+  }
+
+  return {
+    mqttPort: broker.port(),
+    httpPort,
+    sims,
+    async stop() {
+      process.off('SIGHUP', onHup);
+      if (incidentTimer) clearInterval(incidentTimer);
+      await Promise.all(sims.map((s) => s.stop()));
+      await api.app.close();
+      await ingest.stop();
+      await rules.stop();
+      await broker.stop();
+      await store.stop();
+    },
+  };
+}

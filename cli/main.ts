@@ -1,0 +1,64 @@
+import { HwError } from '../core/src/errors.ts';
+import { loadConfig, configLeaves } from '../core/src/config.ts';
+import { createLogger } from '../core/src/logger.ts';
+import { startAll } from './all.ts';
+
+const USAGE = `hazardwatch <command>
+
+  all        every part in one process (default): broker, ingest, rules, API + dashboard, simulated gateways
+  broker     the MQTT broker alone
+  ingest     ingest worker (connects to HW_SERVICE_BROKER_URL)
+  rules      rules engine
+  api        API and dashboard
+  simulate   simulated gateways against a broker
+  exposure   auditor's exposure calculator (see README)
+  config     list every setting, its environment variable and default
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'all', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === 'config') {
+    for (const l of configLeaves()) process.stdout.write(`${l.env.padEnd(32)} ${JSON.stringify(l.schema.default ?? '')} ${l.schema.description ?? ''}\n`);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof HwError) {
+      process.stderr.write(`hazardwatch: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  switch (command) {
+    case 'all': {
+      const running = await startAll(config, logger);
+      logger.info({ mqttPort: running.mqttPort, httpPort: running.httpPort, simulatedGateways: running.sims.length }, 'ready');
+      const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+      process.stderr.write(
+        `\n  hazardwatch is running\n` +
+          `  dashboard   http://${host}:${running.httpPort}/   (logins: city / district / township / officer, password "hazardwatch")\n` +
+          `  API         http://${host}:${running.httpPort}/api/health\n` +
+          `  MQTT        mqtt://${host}:${running.mqttPort}   (${running.sims.length} simulated gateways publishing)\n` +
+          `  store       ${config.influx.url ? `InfluxDB ${config.influx.url}` : `embedded SQLite in ${config.dataDir}`}\n\n`,
+      );
+      const shutdown = async (signal: string) => {
+        logger.info({ signal }, 'stopping');
+        await running.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      return -1; // keep running
+    }
+    default:
+      process.stderr.write(`hazardwatch: unknown or not yet available command "${command}" ${rest.join(' ')}\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,109 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { HwError } from './errors.ts';
+
+const DATA_DIR = fileURLToPath(new URL('../data/', import.meta.url));
+
+const StatusTag = Type.Union([Type.Literal('V'), Type.Literal('S'), Type.Literal('M'), Type.Literal('C')]);
+
+export const AgentSchema = Type.Object({
+  name: Type.String(),
+  nameEn: Type.String(),
+  kind: Type.Union([Type.Literal('dust'), Type.Literal('gas'), Type.Literal('noise'), Type.Literal('radon')]),
+  unit: Type.Union([Type.Literal('mg/m3'), Type.Literal('dB(A)'), Type.Literal('Bq/m3')]),
+  molarMass: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  freeSilicaPct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  toxicity: Type.Optional(Type.Union([Type.Literal('mild'), Type.Literal('moderate'), Type.Literal('high'), Type.Literal('extreme')])),
+  carcinogen: Type.Optional(Type.Boolean()),
+  sensitiser: Type.Optional(Type.Boolean()),
+  skin: Type.Optional(Type.Boolean()),
+});
+export type Agent = Static<typeof AgentSchema> & { key: string };
+
+/** A limit value always travels with its status tag and source (oel.md legend). */
+export const LimitValueSchema = Type.Object({
+  value: Type.Number({ exclusiveMinimum: 0 }),
+  status: StatusTag,
+  source: Type.String({ minLength: 1 }),
+});
+export type LimitValue = Static<typeof LimitValueSchema>;
+
+export const AgentLimitsSchema = Type.Object({
+  pcTwa: Type.Optional(LimitValueSchema),
+  pcStel: Type.Optional(LimitValueSchema),
+  mac: Type.Optional(LimitValueSchema),
+  lex8h: Type.Optional(LimitValueSchema),
+  reference: Type.Optional(LimitValueSchema),
+}, { additionalProperties: false });
+export type AgentLimits = Static<typeof AgentLimitsSchema>;
+
+export const LimitProfileSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  name: Type.String(),
+  extends: Type.Optional(Type.String()),
+  molarVolumeL: Type.Number({ exclusiveMinimum: 0 }),
+  limits: Type.Record(Type.String(), AgentLimitsSchema),
+});
+export type LimitProfile = Static<typeof LimitProfileSchema>;
+
+export interface Catalogue {
+  agents: ReadonlyMap<string, Agent>;
+  profiles: ReadonlyMap<string, LimitProfile>;
+  /** Profile aliases: `GBZ` is the default Chinese profile. */
+  defaultProfile: string;
+  limits(profileId: string, agentKey: string): AgentLimits | undefined;
+}
+
+function check<T>(schema: Parameters<typeof Value.Check>[0], value: unknown, where: string): T {
+  const errors = [...Value.Errors(schema, value)].map((e) => `${where}${e.path}: ${e.message}`);
+  if (errors.length) throw new HwError('HW_ERR_REGISTRY', errors.join('; '));
+  return value as T;
+}
+
+export const PROFILE_ALIASES: Record<string, string> = { GBZ: 'GBZ2.1-2019' };
+
+export function loadCatalogue(dataDir = DATA_DIR): Catalogue {
+  const rawAgents = parseYaml(readFileSync(join(dataDir, 'agents.yaml'), 'utf8')) as { agents: Record<string, unknown> };
+  const agents = new Map<string, Agent>();
+  for (const [key, raw] of Object.entries(rawAgents.agents)) {
+    agents.set(key, { key, ...check<Static<typeof AgentSchema>>(AgentSchema, raw, `agents.yaml ${key}`) });
+  }
+  const profiles = new Map<string, LimitProfile>();
+  for (const file of readdirSync(join(dataDir, 'limits')).filter((f) => f.endsWith('.yaml')).sort()) {
+    const p = check<LimitProfile>(LimitProfileSchema, parseYaml(readFileSync(join(dataDir, 'limits', file), 'utf8')), `limits/${file}`);
+    for (const agentKey of Object.keys(p.limits)) {
+      if (!agents.has(agentKey)) throw new HwError('HW_ERR_REGISTRY', `limits/${file}: unknown agent ${agentKey}`);
+    }
+    profiles.set(p.id, p);
+  }
+  // A profile may extend another and override agent by agent (e.g. an amendment).
+  const resolved = new Map<string, LimitProfile>();
+  const resolve = (id: string, seen: string[] = []): LimitProfile => {
+    const done = resolved.get(id);
+    if (done) return done;
+    const p = profiles.get(id);
+    if (!p) throw new HwError('HW_ERR_REGISTRY', `unknown limit profile ${id}${seen.length ? ` (extended by ${seen.at(-1)})` : ''}`);
+    if (seen.includes(id)) throw new HwError('HW_ERR_REGISTRY', `profile cycle: ${[...seen, id].join(' → ')}`);
+    const base = p.extends ? resolve(p.extends, [...seen, id]) : undefined;
+    const merged: LimitProfile = base ? { ...p, limits: { ...base.limits, ...p.limits } } : p;
+    resolved.set(id, merged);
+    return merged;
+  };
+  for (const id of profiles.keys()) resolve(id);
+  const canonical = (id: string) => PROFILE_ALIASES[id] ?? id;
+  return {
+    agents,
+    profiles: resolved,
+    defaultProfile: 'GBZ2.1-2019',
+    limits: (profileId, agentKey) => resolved.get(canonical(profileId))?.limits[agentKey],
+  };
+}
+
+export function resolveProfileId(catalogue: Catalogue, id: string | undefined): string | undefined {
+  const c = PROFILE_ALIASES[id ?? 'GBZ'] ?? id ?? catalogue.defaultProfile;
+  return catalogue.profiles.has(c) ? c : undefined;
+}

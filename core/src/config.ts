@@ -1,0 +1,125 @@
+import { Type, type Static, type TSchema, type TObject } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { HwError } from './errors.ts';
+
+/**
+ * One config schema. Every leaf has a default (with its unit in the description) and an
+ * environment variable derived from its path: `influx.url` → `HW_INFLUX_URL`,
+ * `mqtt.port` → `HW_MQTT_PORT`. All errors are reported at once, by variable name,
+ * before anything starts; the result is frozen.
+ */
+export const ConfigSchema = Type.Object({
+  mqtt: Type.Object({
+    host: Type.String({ default: '0.0.0.0', description: 'MQTT/TCP listen address' }),
+    port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'MQTT/TCP port (0 = any free port)' }),
+    maxPayloadBytes: Type.Integer({ default: 256 * 1024, minimum: 256, description: 'largest accepted publish, bytes' }),
+  }),
+  http: Type.Object({
+    host: Type.String({ default: '0.0.0.0', description: 'HTTP listen address' }),
+    port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'HTTP port for API and dashboard (0 = any free port)' }),
+    sessionTtlS: Type.Integer({ default: 8 * 3600, minimum: 60, description: 'login session lifetime, seconds' }),
+  }),
+  dataDir: Type.String({ default: './data', description: 'embedded store and spool directory' }),
+  registry: Type.String({ default: 'examples/registry.yaml', description: 'registry file (jurisdictions, enterprises, gateways, sensors, users)' }),
+  influx: Type.Object({
+    url: Type.String({ default: '', description: 'InfluxDB base URL; empty = embedded store' }),
+    database: Type.String({ default: 'hazardwatch', minLength: 1, description: 'InfluxDB 1.x database (or DBRP-mapped name on 2.x/3.x)' }),
+    retentionPolicy: Type.String({ default: '', description: 'InfluxDB 1.x retention policy; empty = default' }),
+    org: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }),
+    bucket: Type.String({ default: '', description: 'InfluxDB 2.x bucket; empty = database/retentionPolicy' }),
+    token: Type.String({ default: '', description: 'InfluxDB 2.x/3.x API token (secret, never logged)' }),
+    username: Type.String({ default: '', description: 'InfluxDB 1.x user' }),
+    password: Type.String({ default: '', description: 'InfluxDB 1.x password (secret, never logged)' }),
+    timeoutMs: Type.Integer({ default: 10_000, minimum: 100, description: 'HTTP timeout per InfluxDB request, ms' }),
+  }),
+  ingest: Type.Object({
+    batchMaxReadings: Type.Integer({ default: 5000, minimum: 1, description: 'readings per store write' }),
+    flushIntervalMs: Type.Integer({ default: 200, minimum: 1, description: 'longest a reading waits before a store write, ms' }),
+    maxReadingsPerMessage: Type.Integer({ default: 1000, minimum: 1, description: 'readings allowed in one MQTT message' }),
+    maxFutureSkewMs: Type.Integer({ default: 5 * 60_000, minimum: 0, description: 'how far ahead of the server clock a timestamp may be, ms' }),
+    maxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 1000, description: 'oldest accepted timestamp, ms before now' }),
+  }),
+  simulate: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'run simulated gateways for the registry in `all` mode' }),
+    intervalMs: Type.Integer({ default: 2000, minimum: 10, description: 'simulated reading interval per sensor, ms' }),
+    incidentEveryS: Type.Integer({ default: 45, minimum: 0, description: 'seconds between simulated incidents (0 = none)' }),
+    credentials: Type.String({ default: 'examples/demo-credentials.yaml', description: 'demo gateway secrets for the simulators' }),
+  }),
+  service: Type.Object({
+    username: Type.String({ default: 'svc', description: 'MQTT username internal services use' }),
+    password: Type.String({ default: '', description: 'MQTT password for internal services (secret); empty = generated per run in `all` mode' }),
+    brokerUrl: Type.String({ default: '', description: 'broker URL for separately run services, e.g. mqtt://127.0.0.1:1883' }),
+  }),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Deep partial, for overrides passed in code (tests, CLI flags). */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> : Config[K] };
+
+const toSnake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+export const envName = (path: string[]) => `HW_${path.map(toSnake).join('_')}`;
+
+/** Every leaf of the schema: its path and env variable name. */
+export function configLeaves(schema: TObject = ConfigSchema, prefix: string[] = []): { path: string[]; env: string; schema: TSchema }[] {
+  const out: { path: string[]; env: string; schema: TSchema }[] = [];
+  for (const [key, sub] of Object.entries(schema.properties)) {
+    const path = [...prefix, key];
+    if ((sub as TSchema).type === 'object') out.push(...configLeaves(sub as TObject, path));
+    else out.push({ path, env: envName(path), schema: sub as TSchema });
+  }
+  return out;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown) {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+  cur[path[path.length - 1]!] = value;
+}
+
+function coerce(raw: string, schema: TSchema): unknown {
+  if (schema.type === 'integer' || schema.type === 'number') return raw.trim() === '' ? raw : Number(raw);
+  if (schema.type === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+  return raw;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) ? deepMerge((out[k] ?? {}) as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}
+
+/** Environment first, then code overrides on top; throws one HwError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Readonly<Config> {
+  const fromEnv: Record<string, unknown> = {};
+  const leaves = configLeaves();
+  for (const leaf of leaves) {
+    const raw = env[leaf.env];
+    if (raw !== undefined) setPath(fromEnv, leaf.path, coerce(raw, leaf.schema));
+  }
+  const merged = deepMerge(fromEnv, overrides as Record<string, unknown>);
+  // Value.Default fills leaves only inside objects that exist: make every section exist.
+  for (const leaf of leaves) {
+    let cur = merged;
+    for (const k of leaf.path.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+  }
+  const withDefaults = Value.Default(ConfigSchema, merged) as Config;
+  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => {
+    const path = e.path.split('/').filter(Boolean);
+    const value = JSON.stringify(e.value);
+    return `${envName(path)} (${path.join('.')}) = ${value}: ${e.message}`;
+  });
+  const known = new Set(leaves.map((l) => l.env));
+  for (const k of Object.keys(env)) if (k.startsWith('HW_') && !known.has(k)) problems.push(`${k}: unknown setting (known: see README "Configuration")`);
+  if (problems.length) throw new HwError('HW_ERR_CONFIG', '\n  ' + problems.join('\n  '));
+  return deepFreeze(withDefaults);
+}

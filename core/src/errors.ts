@@ -1,0 +1,52 @@
+/**
+ * One coded error registry. Codes are stable (gateways and dashboards match on them);
+ * docs/errors.md lists the same codes and a test keeps the two in step.
+ */
+export const ERRORS = {
+  HW_ERR_CONFIG: { status: 500, message: 'invalid configuration' },
+  HW_ERR_REGISTRY: { status: 500, message: 'invalid registry file' },
+  HW_ERR_PAYLOAD_NOT_JSON: { status: 400, message: 'payload is not valid JSON' },
+  HW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload is larger than the limit' },
+  HW_ERR_PAYLOAD_SHAPE: { status: 400, message: 'payload is not a reading batch' },
+  HW_ERR_TOO_MANY_READINGS: { status: 400, message: 'batch holds more readings than the limit' },
+  HW_ERR_UNKNOWN_SENSOR: { status: 400, message: 'sensor is not in the registry' },
+  HW_ERR_SENSOR_NOT_OWNED: { status: 403, message: 'sensor belongs to another gateway' },
+  HW_ERR_BAD_UNIT: { status: 400, message: 'unit cannot be converted to the agent unit' },
+  HW_ERR_BAD_VALUE: { status: 400, message: 'value is not a finite number' },
+  HW_ERR_OUT_OF_RANGE: { status: 400, message: 'value is outside the sensor physical range' },
+  HW_ERR_TS_FUTURE: { status: 400, message: 'timestamp is too far in the future' },
+  HW_ERR_TS_TOO_OLD: { status: 400, message: 'timestamp is too old' },
+  HW_ERR_BAD_TS: { status: 400, message: 'timestamp is not a valid epoch-ms number' },
+  HW_ERR_DUPLICATE: { status: 409, message: 'duplicate reading (same sensor and timestamp)' },
+  HW_ERR_UNAUTHENTICATED: { status: 401, message: 'not logged in or session expired' },
+  HW_ERR_BAD_LOGIN: { status: 401, message: 'wrong username or password' },
+  HW_ERR_FORBIDDEN: { status: 403, message: 'outside your jurisdiction' },
+  HW_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  HW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A rejection as the hot path returns it (validators return these, they do not throw). */
+export interface Rejection {
+  code: ErrorCode;
+  message: string;
+  /** Index of the reading in its batch, when the rejection is per reading. */
+  index?: number;
+  sensor?: string;
+}
+
+export function reject(code: ErrorCode, detail?: string, extra?: Omit<Rejection, 'code' | 'message'>): Rejection {
+  const base = ERRORS[code].message;
+  return { code, message: detail ? `${base}: ${detail}` : base, ...extra };
+}
+
+export class HwError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+  }
+}

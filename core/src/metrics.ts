@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every Prometheus metric of hazardwatch, on one registry per process (served at /metrics). */
+export function createMetrics() {
+  const registry = new Registry();
+  const r = [registry];
+  return {
+    registry,
+    ingestReceived: new Counter({ name: 'hw_ingest_readings_received_total', help: 'Readings received in MQTT messages', registers: r }),
+    ingestAccepted: new Counter({ name: 'hw_ingest_readings_accepted_total', help: 'Readings that passed validation', registers: r }),
+    ingestRejected: new Counter({ name: 'hw_ingest_readings_rejected_total', help: 'Readings or payloads rejected, by error code', labelNames: ['code'], registers: r }),
+    ingestWritten: new Counter({ name: 'hw_ingest_readings_written_total', help: 'Readings durably written to the store', registers: r }),
+    ingestWriteErrors: new Counter({ name: 'hw_ingest_write_errors_total', help: 'Failed store write attempts', registers: r }),
+    ingestPending: new Gauge({ name: 'hw_ingest_readings_pending', help: 'Accepted readings not yet written', registers: r }),
+    ingestWriteSeconds: new Histogram({ name: 'hw_ingest_write_seconds', help: 'Store write latency per batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
+    alertsRaised: new Counter({ name: 'hw_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers: r }),
+    alertsOpen: new Gauge({ name: 'hw_alerts_open', help: 'Alerts currently open or acknowledged', registers: r }),
+    mqttConnections: new Gauge({ name: 'hw_mqtt_connections', help: 'Connected MQTT clients', registers: r }),
+    mqttRefused: new Counter({ name: 'hw_mqtt_refused_total', help: 'MQTT refusals, by reason', labelNames: ['reason'], registers: r }),
+    wsClients: new Gauge({ name: 'hw_ws_clients', help: 'Connected dashboard WebSocket clients', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { parse as parseYaml } from 'yaml';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { HwError } from './errors.ts';
+import { resolveProfileId, type Agent, type Catalogue } from './agents.ts';
+import type { Jurisdiction } from './types.ts';
+import { toAgentUnit } from './units.ts';
+
+/**
+ * The registry: jurisdictions, enterprises with shifts, gateways with credential hashes,
+ * sensors and users. A declarative file, validated as a whole at load (every problem
+ * reported at once), reloadable without restart.
+ */
+const Id = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$' });
+
+const SensorSchema = Type.Object({
+  id: Id,
+  agent: Type.String(),
+  workplace: Type.String(),
+  /** Unit the sensor reports in (converted to the agent unit at ingest). */
+  unit: Type.String(),
+  /** Expected reporting interval, seconds (drives the dead-man). */
+  intervalS: Type.Number({ exclusiveMinimum: 0, default: 5 }),
+  /** Physical range of the instrument, in the sensor's unit. */
+  min: Type.Number({ default: 0 }),
+  max: Type.Number(),
+});
+
+const GatewaySchema = Type.Object({
+  id: Id,
+  secretHash: Type.String({ pattern: '^scrypt\\$' }),
+  sensors: Type.Array(SensorSchema),
+});
+
+const ShiftSchema = Type.Object({
+  name: Type.String(),
+  /** Local start time HH:MM (Asia/Shanghai unless the enterprise says otherwise). */
+  start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+  hours: Type.Number({ exclusiveMinimum: 0, maximum: 24 }),
+});
+
+const EnterpriseSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  nameEn: Type.Optional(Type.String()),
+  industry: Type.String(),
+  township: Type.String(),
+  profile: Type.Optional(Type.String()),
+  timezone: Type.String({ default: 'Asia/Shanghai' }),
+  shifts: Type.Array(ShiftSchema, { default: [] }),
+  gateways: Type.Array(GatewaySchema),
+});
+
+const UserSchema = Type.Object({
+  username: Type.String({ minLength: 1 }),
+  name: Type.String(),
+  role: Type.Union([Type.Literal('city'), Type.Literal('district'), Type.Literal('township'), Type.Literal('enterprise')]),
+  /** A jurisdiction id for regulators, an enterprise id for enterprise safety officers. */
+  scope: Type.String(),
+  passwordHash: Type.String({ pattern: '^scrypt\\$' }),
+});
+
+export const RegistryFileSchema = Type.Object({
+  jurisdictions: Type.Array(Type.Object({
+    id: Id,
+    name: Type.String(),
+    nameEn: Type.Optional(Type.String()),
+    level: Type.Union([Type.Literal('city'), Type.Literal('district'), Type.Literal('township')]),
+    parent: Type.Optional(Type.String()),
+  })),
+  enterprises: Type.Array(EnterpriseSchema),
+  users: Type.Array(UserSchema),
+});
+
+export type RegistryFile = Static<typeof RegistryFileSchema>;
+export type SensorDef = Static<typeof SensorSchema>;
+export type GatewayDef = Static<typeof GatewaySchema>;
+export type EnterpriseDef = Static<typeof EnterpriseSchema>;
+export type UserDef = Static<typeof UserSchema>;
+
+export interface SensorEntry extends SensorDef {
+  enterpriseId: string;
+  gatewayId: string;
+  townshipId: string;
+  agentDef: Agent;
+  profileId: string;
+}
+
+export interface Registry {
+  readonly file: RegistryFile;
+  readonly jurisdictions: ReadonlyMap<string, Jurisdiction>;
+  readonly enterprises: ReadonlyMap<string, EnterpriseDef & { profileId: string }>;
+  readonly gateways: ReadonlyMap<string, GatewayDef & { enterpriseId: string }>;
+  readonly sensors: ReadonlyMap<string, SensorEntry>;
+  readonly users: ReadonlyMap<string, UserDef>;
+  /** Enterprise ids a user may see: the subtree of their jurisdiction, or their own enterprise. */
+  visibleEnterprises(user: UserDef): ReadonlySet<string>;
+  /** The jurisdiction chain of a township up to the city, nearest first. */
+  ancestors(jurisdictionId: string): string[];
+}
+
+export const gatewayKey = (enterpriseId: string, gatewayId: string) => `${enterpriseId}/${gatewayId}`;
+
+export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'registry'): Registry {
+  const withDefaults = Value.Default(RegistryFileSchema, structuredClone(raw));
+  const problems = [...Value.Errors(RegistryFileSchema, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
+  if (problems.length) throw new HwError('HW_ERR_REGISTRY', `${where}:\n  ${problems.slice(0, 50).join('\n  ')}`);
+  const file = withDefaults as RegistryFile;
+
+  const jurisdictions = new Map<string, Jurisdiction>();
+  for (const j of file.jurisdictions) {
+    if (jurisdictions.has(j.id)) problems.push(`jurisdiction ${j.id}: duplicate id`);
+    jurisdictions.set(j.id, j);
+  }
+  for (const j of file.jurisdictions) {
+    if (j.parent && !jurisdictions.has(j.parent)) problems.push(`jurisdiction ${j.id}: unknown parent ${j.parent}`);
+    if (j.level !== 'city' && !j.parent) problems.push(`jurisdiction ${j.id}: a ${j.level} needs a parent`);
+  }
+  const enterprises = new Map<string, EnterpriseDef & { profileId: string }>();
+  const gateways = new Map<string, GatewayDef & { enterpriseId: string }>();
+  const sensors = new Map<string, SensorEntry>();
+  for (const e of file.enterprises) {
+    if (enterprises.has(e.id)) problems.push(`enterprise ${e.id}: duplicate id`);
+    const township = jurisdictions.get(e.township);
+    if (township?.level !== 'township') problems.push(`enterprise ${e.id}: township ${e.township} is not a township in the registry`);
+    const profileId = resolveProfileId(catalogue, e.profile);
+    if (!profileId) problems.push(`enterprise ${e.id}: unknown limit profile ${e.profile}`);
+    enterprises.set(e.id, { ...e, profileId: profileId ?? catalogue.defaultProfile });
+    for (const g of e.gateways) {
+      const key = gatewayKey(e.id, g.id);
+      if (gateways.has(key)) problems.push(`gateway ${key}: duplicate id`);
+      gateways.set(key, { ...g, enterpriseId: e.id });
+      for (const s of g.sensors) {
+        const agentDef = catalogue.agents.get(s.agent);
+        if (!agentDef) problems.push(`sensor ${s.id}: unknown agent ${s.agent}`);
+        if (sensors.has(s.id)) problems.push(`sensor ${s.id}: duplicate id (sensor ids are global)`);
+        if (s.max <= s.min) problems.push(`sensor ${s.id}: max must be above min`);
+        if (agentDef && !toAgentUnit(1, s.unit, agentDef, 24.04).ok) problems.push(`sensor ${s.id}: unit ${s.unit} cannot be converted to ${agentDef.unit}`);
+        if (agentDef) sensors.set(s.id, { ...s, enterpriseId: e.id, gatewayId: g.id, townshipId: e.township, agentDef, profileId: profileId ?? catalogue.defaultProfile });
+      }
+    }
+  }
+  const users = new Map<string, UserDef>();
+  for (const u of file.users) {
+    if (users.has(u.username)) problems.push(`user ${u.username}: duplicate`);
+    users.set(u.username, u);
+    if (u.role === 'enterprise' ? !enterprises.has(u.scope) : jurisdictions.get(u.scope)?.level !== u.role) {
+      problems.push(`user ${u.username}: scope ${u.scope} is not a ${u.role === 'enterprise' ? 'known enterprise' : u.role}`);
+    }
+  }
+  if (problems.length) throw new HwError('HW_ERR_REGISTRY', `${where}:\n  ${problems.join('\n  ')}`);
+
+  const ancestors = (id: string): string[] => {
+    const out: string[] = [];
+    for (let j = jurisdictions.get(id); j; j = j.parent ? jurisdictions.get(j.parent) : undefined) out.push(j.id);
+    return out;
+  };
+  const visibleCache = new Map<string, ReadonlySet<string>>();
+  const visibleEnterprises = (user: UserDef): ReadonlySet<string> => {
+    const cached = visibleCache.get(user.username);
+    if (cached) return cached;
+    const set = new Set<string>();
+    for (const e of enterprises.values()) {
+      if (user.role === 'enterprise' ? e.id === user.scope : ancestors(e.township).includes(user.scope)) set.add(e.id);
+    }
+    visibleCache.set(user.username, set);
+    return set;
+  };
+  return { file, jurisdictions, enterprises, gateways, sensors, users, visibleEnterprises, ancestors };
+}
+
+export function loadRegistryFile(path: string, catalogue: Catalogue): Registry {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new HwError('HW_ERR_REGISTRY', `${path}: ${(err as Error).message}`);
+  }
+  return buildRegistry(raw, catalogue, path);
+}
+
+/** Holds the current registry; `reload()` swaps it atomically and emits 'reload'. */
+export class RegistryHolder extends EventEmitter<{ reload: [Registry, Registry] }> {
+  #current: Registry;
+  constructor(initial: Registry, private readonly loader?: () => Registry) {
+    super();
+    this.#current = initial;
+  }
+  get current(): Registry {
+    return this.#current;
+  }
+  /** Validates the new registry fully before swapping; a bad file leaves the old one in force. */
+  reload(next?: Registry): Registry {
+    const fresh = next ?? this.loader?.();
+    if (!fresh) throw new Error('RegistryHolder has no loader');
+    const previous = this.#current;
+    this.#current = fresh;
+    this.emit('reload', fresh, previous);
+    return fresh;
+  }
+}

@@ -1,0 +1,181 @@
+import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
+import type { Logger } from '../logger.ts';
+import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
+import { alertEventLine, readingLine } from './line-protocol.ts';
+import type { AggregatePoint, AggregateQuery, ReadingQuery, Store, StoredReading } from './store.ts';
+
+export interface InfluxStoreConfig {
+  url: string;
+  database: string;
+  retentionPolicy: string;
+  org: string;
+  bucket: string;
+  token: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+}
+
+export interface InfluxStoreOptions {
+  /** Attempts per batch before the caller is told to spool. */
+  maxAttempts?: number;
+  /** First back-off delay, ms; doubles each attempt, plus up to 100 % jitter. */
+  retryBaseMs?: number;
+}
+
+/**
+ * The official client posts to `/api/v2/write`, which InfluxDB serves from 1.8 on. For
+ * older 1.x servers (Debian's 1.6) this transport maps that request onto the v1
+ * `/write` endpoint, so one write path serves every version (DESIGN.md "Storage").
+ */
+class V1WriteTransport implements Transport {
+  constructor(private readonly inner: Transport, private readonly v1Query: string) {}
+  get chunkCombiner() {
+    return this.inner.chunkCombiner;
+  }
+  private map(path: string): string {
+    if (!path.startsWith('/api/v2/write')) return path;
+    const precision = new URLSearchParams(path.slice(path.indexOf('?') + 1)).get('precision') ?? 'ms';
+    return `/write?${this.v1Query}&precision=${precision}`;
+  }
+  send(path: string, body: string, options: SendOptions, callbacks?: Partial<CommunicationObserver<Uint8Array>>): void {
+    this.inner.send(this.map(path), body, options, callbacks);
+  }
+  request(path: string, body: unknown, options: SendOptions, responseStarted?: Parameters<Transport['request']>[3]): Promise<unknown> {
+    return this.inner.request(this.map(path), body, options, responseStarted);
+  }
+  iterate(path: string, body: unknown, options: SendOptions): AsyncIterableIterator<Uint8Array> {
+    return this.inner.iterate(this.map(path), body, options);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface InfluxQLSeries {
+  name: string;
+  columns: string[];
+  values?: unknown[][];
+  tags?: Record<string, string>;
+}
+interface InfluxQLResponse {
+  results?: { statement_id: number; series?: InfluxQLSeries[]; error?: string }[];
+  error?: string;
+}
+
+/** Quote an InfluxQL string literal. */
+const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opts: InfluxStoreOptions = {}): Store {
+  const log = logger.child({ module: 'influx-store' });
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const retryBaseMs = opts.retryBaseMs ?? 200;
+  const base = config.url.replace(/\/+$/, '');
+  let client: InfluxDB | undefined;
+  let version = 'unknown';
+  let org = config.org;
+  let bucket = config.bucket;
+
+  // Route the client's own logging through pino rather than the console.
+  setLogger({
+    error: (message, err) => log.debug({ err }, message),
+    warn: (message, err) => log.debug({ err }, message),
+  });
+
+  const authHeaders = (): Record<string, string> => (config.token ? { Authorization: `Token ${config.token}` } : {});
+  const v1Auth = () => (config.username ? `&u=${encodeURIComponent(config.username)}&p=${encodeURIComponent(config.password)}` : '');
+
+  async function influxql(query: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxQLResponse> {
+    const url = `${base}/query?db=${encodeURIComponent(config.database)}&epoch=ms&q=${encodeURIComponent(query)}${v1Auth()}`;
+    const res = await fetch(url, { method, headers: authHeaders(), signal: AbortSignal.timeout(config.timeoutMs) });
+    const body = (await res.json()) as InfluxQLResponse;
+    const err = body.error ?? body.results?.find((r) => r.error)?.error;
+    if (!res.ok || err) throw new Error(`InfluxQL ${res.status}: ${err ?? res.statusText} (${query.slice(0, 120)})`);
+    return body;
+  }
+
+  function rows(res: InfluxQLResponse): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const s of res.results?.[0]?.series ?? []) {
+      for (const v of s.values ?? []) out.push(Object.fromEntries(s.columns.map((c, i) => [c, v[i]])));
+    }
+    return out;
+  }
+
+  /** One batch = one HTTP write through the official client; retried with jittered back-off. */
+  async function writeLines(lines: string[]): Promise<void> {
+    if (!client) throw new Error('influx store not started');
+    if (lines.length === 0) return;
+    for (let attempt = 1; ; attempt++) {
+      const api = client.getWriteApi(org, bucket, 'ms', {
+        batchSize: lines.length + 1,
+        maxBatchBytes: Number.MAX_SAFE_INTEGER,
+        flushInterval: 0,
+        maxRetries: 0,
+        gzipThreshold: 64 * 1024,
+      });
+      api.writeRecords(lines);
+      try {
+        await api.close();
+        return;
+      } catch (err) {
+        const retriable = canRetryHttpCall(err) || (err instanceof HttpError && err.statusCode >= 500);
+        if (!retriable || attempt >= maxAttempts) throw err;
+        const delayMs = getRetryDelay(err as Error, 0) || retryBaseMs * 2 ** (attempt - 1) * (1 + Math.random());
+        log.debug({ attempt, delayMs, err: (err as Error).message }, 'influx write failed, retrying');
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  return {
+    kind: 'influx',
+    async start() {
+      const ping = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(config.timeoutMs) });
+      version = ping.headers.get('x-influxdb-version') ?? 'unknown';
+      const isV1 = version.startsWith('1.');
+      const rp = config.retentionPolicy;
+      if (isV1) {
+        // 1.x: the database is ours to create (idempotent). 2.x/3.x: the bucket and its
+        // DBRP mapping are provisioned by the operator (docker-compose.yml, README).
+        await influxql(`CREATE DATABASE ${JSON.stringify(config.database)}`, 'POST');
+      }
+      org = config.org || 'hazardwatch';
+      bucket = config.bucket || (rp ? `${config.database}/${rp}` : config.database);
+      const plain = new InfluxDB({ url: base, token: config.token || undefined, timeout: config.timeoutMs });
+      client = isV1
+        ? new InfluxDB({ url: base, timeout: config.timeoutMs, transport: new V1WriteTransport(plain.transport, `db=${encodeURIComponent(config.database)}${rp ? `&rp=${encodeURIComponent(rp)}` : ''}${v1Auth()}`) })
+        : plain;
+      log.info({ url: base, version, database: config.database, bucket }, 'influx store ready');
+    },
+    writeReadings: (readings) => writeLines(readings.map(readingLine)),
+    writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
+    async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
+      const res = await influxql(`SELECT value, value_std, unit FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${Math.floor(limit)}` : ''}`);
+      return rows(res).map((r) => ({ sensorId, ts: r.time as number, value: r.value as number, unit: r.unit as string, valueStd: r.value_std as number }));
+    },
+    async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
+      const res = await influxql(`SELECT ${fn === 'max' ? 'max' : 'mean'}(value_std) AS v FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms GROUP BY time(${Math.max(1, Math.floor(intervalMs))}ms)`);
+      return rows(res).map((r) => ({ ts: r.time as number, value: (r.v as number | null) ?? null }));
+    },
+    async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
+      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms`);
+      return (rows(res)[0]?.n as number | undefined) ?? 0;
+    },
+    async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
+      const where = [since !== undefined ? `time >= ${since}ms` : '', alertId ? `alert = ${q(alertId)}` : ''].filter(Boolean);
+      const res = await influxql(`SELECT json FROM alert_event${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time ASC`);
+      return rows(res).map((r) => JSON.parse(r.json as string) as AlertEvent);
+    },
+    async health(): Promise<ComponentHealth> {
+      try {
+        const res = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(2000) });
+        return { ok: res.status === 204 || res.ok, detail: `influxdb ${version} at ${base}` };
+      } catch (err) {
+        return { ok: false, detail: `influxdb at ${base}: ${(err as Error).message}` };
+      }
+    },
+    async stop() {
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from '../logger.ts';
+import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
+import type { AggregatePoint, AggregateQuery, ReadingQuery, Store, StoredReading } from './store.ts';
+
+/**
+ * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
+ * as the InfluxDB store; identities are primary keys, so a replay stores a point once.
+ */
+export function createSqliteStore(dataDir: string, logger: Logger): Store {
+  const log = logger.child({ module: 'sqlite-store' });
+  let db: Database.Database | undefined;
+  let insertReading: Database.Statement | undefined;
+  let insertEvent: Database.Statement | undefined;
+  let writeMany: ((rs: readonly Reading[]) => void) | undefined;
+  let writeEvents: ((es: readonly AlertEvent[]) => void) | undefined;
+
+  const open = () => {
+    if (!db) throw new Error('sqlite store not started');
+    return db;
+  };
+
+  return {
+    kind: 'sqlite',
+    async start() {
+      mkdirSync(dataDir, { recursive: true });
+      const path = join(dataDir, 'hazardwatch.sqlite');
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
+      // only an OS crash or power loss may lose the last transactions.
+      db.pragma('synchronous = NORMAL');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS reading (
+          sensor TEXT NOT NULL, ts INTEGER NOT NULL, enterprise TEXT NOT NULL, gateway TEXT NOT NULL,
+          agent TEXT NOT NULL, value REAL NOT NULL, value_std REAL NOT NULL, unit TEXT NOT NULL,
+          PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS alert_event (
+          alert TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, json TEXT NOT NULL,
+          PRIMARY KEY (alert, kind, ts));
+        CREATE INDEX IF NOT EXISTS alert_event_ts ON alert_event (ts);
+      `);
+      // Last write wins for the same identity, as in InfluxDB.
+      insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      insertEvent = db.prepare('INSERT OR REPLACE INTO alert_event VALUES (?, ?, ?, ?)');
+      writeMany = db.transaction((rs: readonly Reading[]) => {
+        for (const r of rs) insertReading!.run(r.sensorId, r.ts, r.enterpriseId, r.gatewayId, r.agent, r.value, r.valueStd, r.unit);
+      });
+      writeEvents = db.transaction((es: readonly AlertEvent[]) => {
+        for (const e of es) insertEvent!.run(e.alertId, e.kind, e.ts, JSON.stringify(e));
+      });
+      log.info({ path }, 'embedded store ready');
+    },
+    async writeReadings(readings) {
+      open();
+      writeMany!(readings);
+    },
+    async writeAlertEvents(events) {
+      open();
+      writeEvents!(events);
+    },
+    async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
+      const rows = open()
+        .prepare(`SELECT ts, value, unit, value_std AS valueStd FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
+        .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as Omit<StoredReading, 'sensorId'>[];
+      return rows.map((r) => ({ sensorId, ...r }));
+    },
+    async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
+      const step = Math.max(1, Math.floor(intervalMs));
+      const rows = open()
+        .prepare(`SELECT ts - (ts % ?) AS bucket, ${fn === 'max' ? 'MAX' : 'AVG'}(value_std) AS v FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket ORDER BY bucket`)
+        .all(step, sensorId, from, to) as { bucket: number; v: number }[];
+      // Fill empty intervals with null, as InfluxQL GROUP BY time() does.
+      const byBucket = new Map(rows.map((r) => [r.bucket, r.v]));
+      const out: AggregatePoint[] = [];
+      for (let t = Math.floor(from / step) * step; t <= to; t += step) out.push({ ts: t, value: byBucket.get(t) ?? null });
+      return out;
+    },
+    async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
+      const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
+      return row.n;
+    },
+    async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
+      const rows = open()
+        .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)
+        .all(...[since ?? 0, ...(alertId ? [alertId] : [])]) as { json: string }[];
+      return rows.map((r) => JSON.parse(r.json) as AlertEvent);
+    },
+    async health(): Promise<ComponentHealth> {
+      try {
+        open().prepare('SELECT 1').get();
+        return { ok: true, detail: `sqlite at ${dataDir}` };
+      } catch (err) {
+        return { ok: false, detail: (err as Error).message };
+      }
+    },
+    async stop() {
+      db?.close();
+      db = undefined;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
+
+/** A reading as read back from the store. */
+export interface StoredReading {
+  sensorId: string;
+  ts: number;
+  value: number;
+  unit: string;
+  valueStd: number;
+}
+
+export interface ReadingQuery {
+  sensorId: string;
+  from: number;
+  to: number;
+  limit?: number;
+}
+
+export interface AggregateQuery extends ReadingQuery {
+  intervalMs: number;
+  fn: 'mean' | 'max';
+}
+
+export interface AggregatePoint {
+  ts: number;
+  value: number | null;
+}
+
+/**
+ * The time-series store. InfluxDB is the system of record; the embedded store (SQLite)
+ * has the same interface so that `npm start` needs no infrastructure. One contract test
+ * suite (core/test/store-contract.test.ts) runs against both.
+ *
+ * Identity: a reading is (sensor, ts); an alert event is (alertId, kind, ts). Writing
+ * the same identity twice stores it once, so replays are idempotent.
+ */
+export interface Store {
+  readonly kind: 'influx' | 'sqlite';
+  start(): Promise<void>;
+  /** Resolves once the readings are durable in the store; rejects if they are not. */
+  writeReadings(readings: readonly Reading[]): Promise<void>;
+  writeAlertEvents(events: readonly AlertEvent[]): Promise<void>;
+  queryReadings(q: ReadingQuery): Promise<StoredReading[]>;
+  aggregateReadings(q: AggregateQuery): Promise<AggregatePoint[]>;
+  /** Alert events in time order, optionally since a time (ms). */
+  queryAlertEvents(q?: { since?: number; alertId?: string }): Promise<AlertEvent[]>;
+  /** Count of stored readings for a sensor in a range (used by drills and tests). */
+  countReadings(q: ReadingQuery): Promise<number>;
+  health(): Promise<ComponentHealth>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,106 @@
+import { ALERT_LEVELS, type Alert, type AlertEvent, type AlertEventKind, type AlertLevel, type AlertReason } from '../../core/src/types.ts';
+
+export interface Trigger {
+  sensorId: string;
+  rule: string;
+  enterpriseId: string;
+  gatewayId: string;
+  agent: string;
+  townshipId: string;
+  level: AlertLevel;
+  reason: AlertReason;
+}
+
+export interface AlertManagerOptions {
+  /** A condition must stay below the clear threshold this long before the alert clears, ms. */
+  clearHoldMs: number;
+  now: () => number;
+  onEvent: (e: AlertEvent) => void;
+}
+
+const rank = (l: AlertLevel) => ALERT_LEVELS.indexOf(l);
+
+/**
+ * Alert lifecycle: exactly one active alert per (sensor, rule). The engine is a single
+ * JavaScript task per shard, so `fire` and `calm` for one key never interleave; a
+ * concurrent burst of readings for one key therefore opens one alert, not several.
+ * Every change is emitted as an append-only event.
+ */
+export function createAlertManager(opts: AlertManagerOptions) {
+  const active = new Map<string, Alert>();
+  /** When the condition first went calm, per key (for the clear hold). */
+  const calmSince = new Map<string, number>();
+  const key = (sensorId: string, rule: string) => `${sensorId}\0${rule}`;
+
+  const emit = (alert: Alert, kind: AlertEventKind, extra: { by?: string; note?: string } = {}) => {
+    const e: AlertEvent = { alertId: alert.id, kind, ts: alert.updatedAt, alert: { ...alert }, ...extra };
+    opts.onEvent(e);
+    return e;
+  };
+
+  return {
+    active: () => [...active.values()],
+    get: (id: string) => [...active.values()].find((a) => a.id === id),
+
+    /** The condition holds at `level`. Raises, escalates or de-escalates; notifies only on change. */
+    fire(t: Trigger, at = opts.now()): AlertEvent | undefined {
+      const k = key(t.sensorId, t.rule);
+      calmSince.delete(k);
+      const cur = active.get(k);
+      if (!cur) {
+        const alert: Alert = { id: `${t.sensorId}:${t.rule}:${at}`, ...t, state: 'open', openedAt: at, updatedAt: at };
+        active.set(k, alert);
+        return emit(alert, 'raised');
+      }
+      if (cur.level === t.level) {
+        if (t.reason.value > cur.reason.value && rank(t.level) === rank(cur.level)) cur.reason = t.reason; // keep the worst value seen, silently
+        return undefined;
+      }
+      const kind = rank(t.level) > rank(cur.level) ? 'escalated' : 'deescalated';
+      cur.level = t.level;
+      cur.reason = t.reason;
+      cur.updatedAt = at;
+      return emit(cur, kind);
+    },
+
+    /** The condition is below its clear threshold; clears once it has stayed so for clearHoldMs. */
+    calm(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
+      const k = key(sensorId, rule);
+      const cur = active.get(k);
+      if (!cur) return undefined;
+      const since = calmSince.get(k);
+      if (since === undefined) {
+        calmSince.set(k, at);
+        return undefined;
+      }
+      if (at - since < opts.clearHoldMs) return undefined;
+      active.delete(k);
+      calmSince.delete(k);
+      cur.state = 'cleared';
+      cur.updatedAt = at;
+      return emit(cur, 'cleared');
+    },
+
+    acknowledge(alertId: string, by: string, note: string, at = opts.now()): AlertEvent | undefined {
+      const cur = [...active.values()].find((a) => a.id === alertId);
+      if (!cur || cur.state !== 'open') return undefined;
+      cur.state = 'acknowledged';
+      cur.ackBy = by;
+      cur.ackNote = note;
+      cur.updatedAt = at;
+      return emit(cur, 'acknowledged', { by, note });
+    },
+
+    /** Rebuild from stored events (restart): the last event of each alert decides. */
+    restore(events: readonly AlertEvent[]) {
+      const last = new Map<string, AlertEvent>();
+      for (const e of events) last.set(e.alertId, e);
+      for (const e of last.values()) {
+        if (e.alert.state === 'cleared') continue;
+        active.set(key(e.alert.sensorId, e.alert.rule), { ...e.alert });
+      }
+    },
+  };
+}
+
+export type AlertManager = ReturnType<typeof createAlertManager>;
