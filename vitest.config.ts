@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['*/test/**/*.test.ts'],
+    include: ['*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // Integration tests start real processes (influxd, chromium): give them room,
     // and keep the two cores from being oversubscribed.
     testTimeout: 60_000,
