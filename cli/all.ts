@@ -11,6 +11,7 @@ import { createMetrics } from '../core/src/metrics.ts';
 import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
 import { createStore } from '../core/src/store/index.ts';
 import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
+import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createRulesEngine } from '../rules/src/engine.ts';
 import { createGatewaySim, type GatewaySim } from '../simulators/src/gateway-sim.ts';
 
@@ -42,7 +43,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   const rules = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => api.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
   const ingest = createIngestWorker(
     { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => rules.handleReadings(rs) },
-    { ...config.ingest, maxPayloadBytes: config.mqtt.maxPayloadBytes },
+    ingestConfigFrom(config),
   );
   const api = buildApp({
     registry, store, logger, metrics,

@@ -1,7 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Aedes } from 'aedes';
 
-export type BusHandler = (topic: string, payload: Buffer) => void;
+/**
+ * A message handler. When it returns a promise, an in-process QoS 1 message is
+ * acknowledged (PUBACK) only once the promise settles: ingest uses this to hold the
+ * PUBACK until the reading is in its spool, and to apply backpressure when the spool is full.
+ */
+export type BusHandler = (topic: string, payload: Buffer) => void | Promise<void>;
 
 /**
  * How services talk to the broker. In one process they use Aedes directly (no second
@@ -19,8 +24,9 @@ export function createAedesBus(aedes: Aedes): MessageBus {
   return {
     subscribe(topic, handler) {
       const fn: Parameters<Aedes['subscribe']>[1] = (packet, cb) => {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-        cb();
+        const done = handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        if (done) done.then(() => cb(), () => cb());
+        else cb();
       };
       subs.push({ topic, fn });
       return new Promise((resolve) => aedes.subscribe(topic, fn, resolve));

@@ -38,6 +38,11 @@ export const ConfigSchema = Type.Object({
     maxReadingsPerMessage: Type.Integer({ default: 1000, minimum: 1, description: 'readings allowed in one MQTT message' }),
     maxFutureSkewMs: Type.Integer({ default: 5 * 60_000, minimum: 0, description: 'how far ahead of the server clock a timestamp may be, ms' }),
     maxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 1000, description: 'oldest accepted timestamp, ms before now' }),
+    memoryMaxReadings: Type.Integer({ default: 200_000, minimum: 1, description: 'readings held in memory before shipping from the spool files' }),
+    spoolMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'spool size at which acknowledgements are withheld, bytes' }),
+    spoolSegmentMaxReadings: Type.Integer({ default: 50_000, minimum: 1, description: 'readings per spool segment file' }),
+    spoolSegmentMaxMs: Type.Integer({ default: 2000, minimum: 10, description: 'age at which a spool segment is closed, ms' }),
+    spoolFsyncIntervalMs: Type.Integer({ default: 200, minimum: 1, description: 'fdatasync interval of the open spool segment, ms' }),
   }),
   simulate: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'run simulated gateways for the registry in `all` mode' }),

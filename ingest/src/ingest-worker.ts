@@ -10,6 +10,7 @@ import { parseGatewayTopic, topics } from '../../core/src/topics.ts';
 import type { Reading } from '../../core/src/types.ts';
 import { decodePayload } from './decode.ts';
 import { isRejection, validateReading } from './validate.ts';
+import { createSpool, type SpoolConfig } from './spool.ts';
 
 export interface IngestConfig {
   batchMaxReadings: number;
@@ -18,6 +19,9 @@ export interface IngestConfig {
   maxPayloadBytes: number;
   maxFutureSkewMs: number;
   maxAgeMs: number;
+  /** Readings held in memory for the fast path before ingest falls back to the spool files. */
+  memoryMaxReadings: number;
+  spool: SpoolConfig;
   /** Own only these enterprises (sharding); undefined = all. */
   owns?: (enterpriseId: string) => boolean;
 }
@@ -29,7 +33,7 @@ export interface IngestDeps {
   bus: MessageBus;
   logger: Logger;
   metrics: Metrics;
-  /** Accepted readings, as soon as they pass validation (the rules engine listens here). */
+  /** Accepted readings, as soon as they are in the spool (the rules engine listens here). */
   onAccepted?: (readings: Reading[]) => void;
   now?: () => number;
 }
@@ -42,14 +46,22 @@ export interface ErrMessage {
   rejected: Rejection[];
 }
 
+export interface HandleResult {
+  accepted: number;
+  rejected: Rejection[];
+  /** Settles when the accepted readings are in the spool (later than the call only under backpressure). */
+  spooled: Promise<void> | undefined;
+}
+
 export interface IngestWorker {
   start(): Promise<void>;
   /** Handle one MQTT message (exposed for tests and the in-process path). */
-  handle(topic: string, payload: Buffer): { accepted: number; rejected: Rejection[] };
-  /** Write everything pending; resolves when durable. */
+  handle(topic: string, payload: Buffer): HandleResult;
+  /** Store everything accepted so far; resolves when it is stored (or rejects if the store is down). */
   flush(): Promise<void>;
   stop(): Promise<void>;
   pending(): number;
+  spoolBytes(): number;
 }
 
 /** Remembers the last timestamps per sensor, to refuse duplicates (bounded memory). */
@@ -66,18 +78,38 @@ class RecentTimestamps {
   }
 }
 
-/** decode → validate → normalise → batch → write. */
+interface MemEntry {
+  seq: number;
+  readings: Reading[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * decode → validate → normalise → spool → batch → write.
+ *
+ * Every accepted message is appended to the spool (a write-ahead log) before its PUBACK
+ * is released. While the store keeps up, readings are shipped from memory and spool
+ * segments are deleted as they are confirmed. When the store is down or slow, memory
+ * fills to `memoryMaxReadings`, ingest goes "behind" and ships from the spool files, in
+ * order, until it has caught up. When the spool itself is full, PUBACKs are withheld
+ * (backpressure) until space frees: nothing accepted is ever dropped.
+ */
 export function createIngestWorker(deps: IngestDeps, config: IngestConfig): IngestWorker {
   const log = deps.logger.child({ module: 'ingest' });
   const now = deps.now ?? Date.now;
   const m = deps.metrics;
   const recent = new RecentTimestamps();
-  let buffer: Reading[] = [];
+  const spool = createSpool(config.spool, deps.logger, now);
+  const mem: MemEntry[] = [];
+  let memReadings = 0;
+  let behind = spool.segments().length > 0;
   let timer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
+  let shipping: Promise<void> | undefined;
   let stopped = false;
   let retryDelayMs = 0;
-  // Rate-limited rejection log: one line per gateway and code per minute.
+  /** Messages waiting for spool space (backpressure), oldest first. */
+  const blocked: { readings: Reading[]; resolve: () => void }[] = [];
   const lastLogged = new Map<string, number>();
 
   const logRejections = (gateway: string, rejected: Rejection[]) => {
@@ -90,15 +122,15 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     }
   };
 
-  const schedule = () => {
+  const schedule = (delayMs = config.flushIntervalMs) => {
     if (timer || stopped) return;
     timer = setTimeout(() => {
       timer = undefined;
-      void flush();
-    }, Math.max(config.flushIntervalMs, retryDelayMs));
+      void ship().catch(() => {});
+    }, Math.max(delayMs, retryDelayMs));
   };
 
-  const writeBatch = async (batch: Reading[]) => {
+  const write = async (batch: Reading[]) => {
     const end = m.ingestWriteSeconds.startTimer();
     try {
       await deps.store.writeReadings(batch);
@@ -107,32 +139,116 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
       retryDelayMs = 0;
     } catch (err) {
       m.ingestWriteErrors.inc();
-      // Keep the batch (in front, order preserved) and back off; nothing accepted is dropped.
-      buffer = batch.concat(buffer);
-      retryDelayMs = Math.min(Math.max(retryDelayMs * 2, 250), 10_000) * (0.5 + Math.random() / 2);
-      log.warn({ err: (err as Error).message, readings: batch.length, retryInMs: Math.round(retryDelayMs) }, 'store write failed; will retry');
-      schedule();
-    } finally {
-      m.ingestPending.set(buffer.length);
+      retryDelayMs = Math.min(Math.max(retryDelayMs * 2, 250), 5000) * (0.5 + Math.random() / 2);
+      log.warn({ err: (err as Error).message, readings: batch.length, retryInMs: Math.round(retryDelayMs) }, 'store write failed; readings stay in the spool');
+      throw err;
     }
   };
 
-  function flush(): Promise<void> {
-    writing = writing.then(async () => {
-      while (buffer.length > 0) {
-        const batch = buffer.splice(0, config.batchMaxReadings);
-        await writeBatch(batch);
-        if (retryDelayMs > 0) break;
+  /** Take up to batchMaxReadings from memory, splitting an entry if needed. */
+  const takeFromMemory = () => {
+    const batch: Reading[] = [];
+    const counts: [seq: number, n: number][] = [];
+    while (mem.length && batch.length < config.batchMaxReadings) {
+      const e = mem[0]!;
+      const room = config.batchMaxReadings - batch.length;
+      const part = e.readings.length <= room ? e.readings : e.readings.slice(0, room);
+      for (const r of part) batch.push(r);
+      counts.push([e.seq, part.length]);
+      if (part.length === e.readings.length) mem.shift();
+      else e.readings = e.readings.slice(room);
+    }
+    return { batch, counts };
+  };
+
+  const putBack = (batch: Reading[], counts: [number, number][]) => {
+    let i = 0;
+    const back: MemEntry[] = counts.map(([seq, n]) => ({ seq, readings: batch.slice(i, (i += n)) }));
+    mem.unshift(...back);
+  };
+
+  const shipOnce = async (): Promise<boolean> => {
+    if (mem.length) {
+      const { batch, counts } = takeFromMemory();
+      try {
+        await write(batch);
+      } catch (err) {
+        putBack(batch, counts);
+        throw err;
       }
-    });
-    return writing;
+      memReadings -= batch.length;
+      for (const [seq, n] of counts) spool.shipped(seq, n);
+      spool.release();
+      return true;
+    }
+    if (!behind) return false;
+    const segs = spool.segments();
+    const seg = segs.find((x) => !x.inMemory);
+    if (!seg) {
+      behind = false;
+      return false;
+    }
+    // Caught up to the open segment: new messages go to memory again from here on.
+    if (seg === segs.at(-1) && seg.fd !== undefined) behind = false;
+    spool.nextToReplay();
+    const readings = spool.read(seg);
+    for (let i = 0; i < readings.length; i += config.batchMaxReadings) await write(readings.slice(i, i + config.batchMaxReadings));
+    m.ingestReplayed.inc(readings.length);
+    spool.release(seg);
+    if (readings.length) log.info({ segment: seg.seq, readings: readings.length }, 'spool segment replayed');
+    return true;
+  };
+
+  const unblock = () => {
+    while (blocked.length && !spool.full()) {
+      const b = blocked.shift()!;
+      accept(b.readings);
+      b.resolve();
+    }
+  };
+
+  /** One shipper at a time; resolves when memory and spool are drained, rejects on a store failure. */
+  function ship(): Promise<void> {
+    shipping ??= (async () => {
+      try {
+        while (await shipOnce()) unblock();
+        spool.rollIfStale();
+        spool.release();
+        unblock();
+      } catch (err) {
+        schedule(retryDelayMs);
+        throw err;
+      } finally {
+        shipping = undefined;
+        m.ingestPending.set(memReadings);
+        m.ingestSpoolBytes.set(spool.bytes());
+      }
+    })();
+    return shipping;
   }
 
-  function handle(topic: string, payload: Buffer) {
+  function accept(readings: Reading[]) {
+    const live = !behind && memReadings + readings.length <= config.memoryMaxReadings;
+    const seg = spool.append(readings, live);
+    if (live) {
+      mem.push({ seq: seg.seq, readings });
+      memReadings += readings.length;
+    } else {
+      if (!behind) log.warn({ memoryMaxReadings: config.memoryMaxReadings }, 'store is behind: shipping from the spool files');
+      behind = true;
+      m.ingestSpooled.inc(readings.length);
+    }
+    m.ingestAccepted.inc(readings.length);
+    deps.onAccepted?.(readings);
+    if (memReadings >= config.batchMaxReadings) void ship().catch(() => {});
+    else schedule();
+  }
+
+  function handle(topic: string, payload: Buffer): HandleResult {
     const t = parseGatewayTopic(topic);
-    if (!t || t.channel !== 'up') return { accepted: 0, rejected: [] };
-    if (config.owns && !config.owns(t.enterpriseId)) return { accepted: 0, rejected: [] };
-    const decoded = decodePayload(payload, { maxBytes: config.maxPayloadBytes, maxReadings: config.maxReadingsPerMessage });
+    if (!t || t.channel !== 'up') return { accepted: 0, rejected: [], spooled: undefined };
+    if (config.owns && !config.owns(t.enterpriseId)) return { accepted: 0, rejected: [], spooled: undefined };
+    const decoded = decodePayload(payload, { maxBytes: config.maxPayloadBytes, maxReadings: config.maxReadingsPerMessage }, now());
     const rejected: Rejection[] = [];
     const accepted: Reading[] = [];
     if (!decoded.ok) {
@@ -150,13 +266,16 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         else accepted.push(r);
       }
     }
+    let spooled: Promise<void> | undefined;
     if (accepted.length) {
-      m.ingestAccepted.inc(accepted.length);
-      for (const r of accepted) buffer.push(r);
-      m.ingestPending.set(buffer.length);
-      if (buffer.length >= config.batchMaxReadings) void flush();
-      else schedule();
-      deps.onAccepted?.(accepted);
+      if (spool.full() || blocked.length) {
+        // Backpressure: the PUBACK waits until the spool has room again.
+        spooled = new Promise<void>((resolve) => blocked.push({ readings: accepted, resolve }));
+        if (blocked.length === 1) log.warn({ spoolBytes: spool.bytes(), maxBytes: config.spool.maxBytes }, 'spool full: withholding acknowledgements');
+        schedule();
+      } else {
+        accept(accepted);
+      }
     }
     if (rejected.length) {
       for (const r of rejected) m.ingestRejected.inc({ code: r.code });
@@ -164,28 +283,45 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
       deps.bus.publish(topics.err(t.enterpriseId, t.gatewayId), JSON.stringify(msg)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish err'));
       logRejections(`${t.enterpriseId}/${t.gatewayId}`, rejected);
     }
-    return { accepted: accepted.length, rejected };
+    return { accepted: accepted.length, rejected, spooled };
   }
 
   return {
     handle,
-    flush,
-    pending: () => buffer.length,
+    flush: async () => {
+      while (shipping) await shipping.catch(() => {});
+      await ship();
+    },
+    pending: () => memReadings,
+    spoolBytes: () => spool.bytes(),
     async start() {
+      if (behind) schedule(0);
       await deps.bus.subscribe(topics.allUp, (topic, payload) => {
         try {
-          handle(topic, payload);
+          return handle(topic, payload).spooled;
         } catch (err) {
-          // A decoder bug must never take the worker down; the gateway is told.
+          // A decoder bug must never take the worker down.
           log.error({ err, topic }, 'ingest failed on a message');
+          return undefined;
         }
       });
     },
-    async stop() {
+    /** Graceful stop: store what is in memory if the store answers; the spool keeps the rest. */
+    async stop(timeoutMs = 10_000) {
       stopped = true;
       if (timer) clearTimeout(timer);
-      retryDelayMs = 0;
-      await flush();
+      const deadline = now() + timeoutMs;
+      while (now() < deadline) {
+        try {
+          while (shipping) await shipping.catch(() => {});
+          await ship();
+          break;
+        } catch {
+          await sleep(Math.min(500, Math.max(0, deadline - now())));
+        }
+      }
+      spool.close();
+      if (memReadings > 0 || spool.bytes() > 0) log.warn({ pending: memReadings, spoolBytes: spool.bytes() }, 'stopped with readings in the spool; they are replayed at next start');
     },
   };
 }

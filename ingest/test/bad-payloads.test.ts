@@ -1,0 +1,131 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { MqttClient } from 'mqtt';
+import { createBroker, type Broker } from '../../broker/src/broker.ts';
+import { createAedesBus } from '../../core/src/bus.ts';
+import { silentLogger } from '../../core/src/logger.ts';
+import { createMetrics } from '../../core/src/metrics.ts';
+import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import { topics } from '../../core/src/topics.ts';
+import { connectGateway } from '../../test/clients.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { waitFor } from '../../test/ports.ts';
+import { decodePayload } from '../src/decode.ts';
+import { createIngestWorker, type ErrMessage, type IngestWorker } from '../src/ingest-worker.ts';
+
+const E = 'cement-liguo';
+const DUST = 'cement-liguo.dust-resp-1';
+const NOISE = 'cement-liguo.noise-1';
+const SO2 = 'cement-liguo.so2-1';
+const now = Date.now();
+const ok = (sensor = NOISE, ts?: number) => ({ sensor, ...(sensor === NOISE ? { value: 80, unit: 'dB(A)' } : { value: 0.3, unit: 'mg/m3' }), ...(ts ? { ts } : {}) });
+
+/**
+ * The bad-payload corpus: each case is one kind of mistake a gateway makes, the code it
+ * must get back on its err topic, and how many readings of the message must still be stored.
+ */
+const corpus: { name: string; payload: string | Buffer; codes: string[]; stored: number }[] = [
+  { name: 'not JSON', payload: '{"ts": 1, readings: [', codes: ['HW_ERR_PAYLOAD_NOT_JSON'], stored: 0 },
+  { name: 'empty payload', payload: '', codes: ['HW_ERR_PAYLOAD_NOT_JSON'], stored: 0 },
+  { name: 'binary garbage', payload: Buffer.from([0xff, 0xfe, 0x00, 0x12]), codes: ['HW_ERR_PAYLOAD_NOT_JSON'], stored: 0 },
+  { name: 'JSON array of numbers (not SenML records)', payload: '[1,2,3]', codes: ['HW_ERR_UNKNOWN_SENSOR'], stored: 0 },
+  { name: 'SenML string value', payload: JSON.stringify([{ bn: 'cement-liguo.', bt: now / 1000 + 20, n: 'noise-1', vs: 'loud' }, { n: 'dust-resp-1', u: 'mg/m3', v: 0.2 }]), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'JSON string', payload: '"hello"', codes: ['HW_ERR_PAYLOAD_SHAPE'], stored: 0 },
+  { name: 'JSON null', payload: 'null', codes: ['HW_ERR_PAYLOAD_SHAPE'], stored: 0 },
+  { name: 'readings is not an array', payload: JSON.stringify({ ts: now, readings: {} }), codes: ['HW_ERR_PAYLOAD_SHAPE'], stored: 0 },
+  { name: 'missing readings', payload: JSON.stringify({ ts: now }), codes: ['HW_ERR_PAYLOAD_SHAPE'], stored: 0 },
+  { name: 'too many readings', payload: JSON.stringify({ ts: now, readings: Array.from({ length: 11 }, () => ok()) }), codes: ['HW_ERR_TOO_MANY_READINGS'], stored: 0 },
+  { name: 'too large', payload: JSON.stringify({ ts: now, readings: [ok()], pad: 'x'.repeat(5000) }), codes: ['HW_ERR_PAYLOAD_TOO_LARGE'], stored: 0 },
+  { name: 'unknown sensor', payload: JSON.stringify({ ts: now + 1, readings: [{ sensor: 'nope', value: 1, unit: 'mg/m3' }, ok()] }), codes: ['HW_ERR_UNKNOWN_SENSOR'], stored: 1 },
+  { name: 'sensor id not a string', payload: JSON.stringify({ ts: now + 2, readings: [{ sensor: 42, value: 1 }, ok()] }), codes: ['HW_ERR_UNKNOWN_SENSOR'], stored: 1 },
+  { name: 'reading is not an object', payload: JSON.stringify({ ts: now + 3, readings: [7, ok()] }), codes: ['HW_ERR_UNKNOWN_SENSOR'], stored: 1 },
+  { name: 'sensor of another enterprise', payload: JSON.stringify({ ts: now + 4, readings: [{ sensor: 'chem-dawu.h2s-1', value: 1, unit: 'ppm' }, ok()] }), codes: ['HW_ERR_SENSOR_NOT_OWNED'], stored: 1 },
+  { name: 'unconvertible unit', payload: JSON.stringify({ ts: now + 5, readings: [{ sensor: DUST, value: 1, unit: 'ppm' }, ok()] }), codes: ['HW_ERR_BAD_UNIT'], stored: 1 },
+  { name: 'unknown unit', payload: JSON.stringify({ ts: now + 6, readings: [{ sensor: NOISE, value: 80, unit: 'furlongs' }, ok(DUST)] }), codes: ['HW_ERR_BAD_UNIT'], stored: 1 },
+  { name: 'value is a string', payload: JSON.stringify({ ts: now + 7, readings: [{ sensor: DUST, value: '0.4', unit: 'mg/m3' }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'value is "NaN"', payload: JSON.stringify({ ts: now + 8, readings: [{ sensor: DUST, value: 'NaN' }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'value is null (JSON for NaN/Infinity)', payload: JSON.stringify({ ts: now + 9, readings: [{ sensor: DUST, value: Infinity }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'value missing', payload: JSON.stringify({ ts: now + 10, readings: [{ sensor: DUST }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'value is an object', payload: JSON.stringify({ ts: now + 11, readings: [{ sensor: DUST, value: { v: 1 } }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'value is a boolean', payload: JSON.stringify({ ts: now + 12, readings: [{ sensor: DUST, value: true }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
+  { name: 'negative concentration', payload: JSON.stringify({ ts: now + 13, readings: [{ sensor: DUST, value: -0.5, unit: 'mg/m3' }, ok()] }), codes: ['HW_ERR_OUT_OF_RANGE'], stored: 1 },
+  { name: 'above the instrument range', payload: JSON.stringify({ ts: now + 14, readings: [{ sensor: NOISE, value: 190, unit: 'dB(A)' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE'], stored: 1 },
+  { name: 'far-future timestamp', payload: JSON.stringify({ ts: now + 15, readings: [{ ...ok(), ts: now + 3600_000 }, ok(DUST)] }), codes: ['HW_ERR_TS_FUTURE'], stored: 1 },
+  { name: 'too-old timestamp', payload: JSON.stringify({ ts: now + 16, readings: [{ ...ok(), ts: now - 30 * 24 * 3600_000 }, ok(DUST)] }), codes: ['HW_ERR_TS_TOO_OLD'], stored: 1 },
+  { name: 'timestamp in seconds, not ms', payload: JSON.stringify({ ts: now + 17, readings: [{ ...ok(), ts: Math.floor(now / 1000) }, ok(DUST)] }), codes: ['HW_ERR_TS_TOO_OLD'], stored: 1 },
+  { name: 'timestamp as ISO string', payload: JSON.stringify({ ts: new Date(now).toISOString(), readings: [ok()] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
+  { name: 'fractional timestamp', payload: JSON.stringify({ readings: [{ ...ok(), ts: now + 0.5 }] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
+  { name: 'no timestamp at all', payload: JSON.stringify({ readings: [ok()] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
+  { name: 'duplicate within the batch', payload: JSON.stringify({ ts: now + 18, readings: [ok(), ok()] }), codes: ['HW_ERR_DUPLICATE'], stored: 1 },
+  { name: 'several faults in one batch', payload: JSON.stringify({ ts: now + 19, readings: [ok(), { sensor: SO2, value: -1, unit: 'mg/m3' }, { sensor: 'x' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE', 'HW_ERR_UNKNOWN_SENSOR'], stored: 2 },
+];
+
+describe('ingest: bad payloads over real MQTT', () => {
+  let broker: Broker;
+  let store: Store;
+  let worker: IngestWorker;
+  let gw: MqttClient;
+  const dir = tempDir();
+  const errs: ErrMessage[] = [];
+
+  beforeAll(async () => {
+    const { registry, catalogue } = demo();
+    const logger = silentLogger();
+    broker = createBroker({ registry, logger }, { host: '127.0.0.1', port: 0, maxPayloadBytes: 64 * 1024, serviceUsername: 'svc', servicePassword: 'svc-secret' });
+    await broker.start();
+    store = createSqliteStore(dir, logger);
+    await store.start();
+    worker = createIngestWorker({ registry, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics: createMetrics() }, {
+      batchMaxReadings: 100, flushIntervalMs: 10, maxReadingsPerMessage: 10, maxPayloadBytes: 4096, maxFutureSkewMs: 60_000, maxAgeMs: 7 * 24 * 3600_000,
+      memoryMaxReadings: 1000, spool: { dir: `${dir}/spool`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 100, fsyncIntervalMs: 50 },
+    });
+    await worker.start();
+    gw = await connectGateway(broker.port(), E);
+    await gw.subscribeAsync(topics.err(E, 'gw1'), { qos: 1 });
+    gw.on('message', (_t, p) => errs.push(JSON.parse(p.toString()) as ErrMessage));
+  });
+  afterAll(async () => {
+    await gw.endAsync();
+    await worker.stop();
+    await broker.stop();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`rejects each of ${corpus.length} kinds of bad payload with the right code and keeps the good readings`, async () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(30);
+    for (const c of corpus) {
+      const before = errs.length;
+      const storedBefore = (await store.countReadings({ sensorId: NOISE, from: 0, to: Infinity })) + (await store.countReadings({ sensorId: DUST, from: 0, to: Infinity }));
+      await gw.publishAsync(topics.up(E, 'gw1'), c.payload, { qos: 1 });
+      const err = await waitFor(() => errs[before], { what: `err for "${c.name}"` });
+      expect([...new Set(err.rejected.map((r) => r.code))], c.name).toEqual(c.codes);
+      expect(err.accepted, c.name).toBe(c.stored);
+      for (const r of err.rejected) expect(r.message.length, c.name).toBeGreaterThan(10);
+      await worker.flush();
+      const storedAfter = (await store.countReadings({ sensorId: NOISE, from: 0, to: Infinity })) + (await store.countReadings({ sensorId: DUST, from: 0, to: Infinity }));
+      expect(storedAfter - storedBefore, c.name).toBe(c.stored);
+    }
+    // The broker and worker are still alive and a clean batch still goes through.
+    await gw.publishAsync(topics.up(E, 'gw1'), JSON.stringify({ ts: now + 100, readings: [ok()] }), { qos: 1 });
+    await worker.flush();
+    expect(await store.countReadings({ sensorId: NOISE, from: now + 100, to: now + 100 })).toBe(1);
+  });
+
+  it('never throws on arbitrary payloads (fuzz of the decoder and validator)', () => {
+    const { registry } = demo();
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array().map((a) => Buffer.from(a).toString('latin1')), fc.record({ ts: fc.anything(), readings: fc.array(fc.dictionary(fc.constantFrom('sensor', 'value', 'unit', 'ts'), fc.anything())) }).map((o) => JSON.stringify(o) ?? '')), (text) => {
+        const decoded = decodePayload(Buffer.from(text), { maxBytes: 1 << 16, maxReadings: 1000 });
+        if (decoded.ok) for (const r of decoded.readings) expect(typeof r).toBe('object');
+        else expect(decoded.rejection.code).toMatch(/^HW_ERR_/);
+        const res = worker.handle(`hw/v1/${E}/gw1/up`, Buffer.from(text));
+        expect(res.accepted + res.rejected.length).toBeGreaterThanOrEqual(0);
+        void registry;
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
