@@ -2,6 +2,7 @@ import { HwError } from '../core/src/errors.ts';
 import { loadConfig, configLeaves } from '../core/src/config.ts';
 import { createLogger } from '../core/src/logger.ts';
 import { startAll } from './all.ts';
+import { runApi, runIngest, runRules, runSimulate } from './services.ts';
 
 const USAGE = `hazardwatch <command>
 
@@ -56,6 +57,22 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       return -1; // keep running
+    }
+    case 'ingest':
+    case 'rules':
+    case 'api':
+    case 'simulate': {
+      const run = { ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
+      const running = await run(config, logger, rest);
+      logger.info(running.describe, 'ready');
+      const shutdown = async (signal: string) => {
+        logger.info({ signal }, 'stopping');
+        await running.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      return -1;
     }
     default:
       process.stderr.write(`hazardwatch: unknown or not yet available command "${command}" ${rest.join(' ')}\n\n${USAGE}`);

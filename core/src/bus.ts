@@ -48,9 +48,19 @@ export function createAedesBus(aedes: Aedes): MessageBus {
 export async function createMqttBus(url: string, username: string, password: string, clientId: string): Promise<MessageBus> {
   const client: MqttClient = await mqtt.connectAsync(url, { username, password, clientId, clean: true, reconnectPeriod: 1000 });
   const handlers: { filter: string; handler: BusHandler }[] = [];
-  client.on('message', (topic, payload) => {
-    for (const h of handlers) if (topicMatches(h.filter, topic)) h.handler(topic, payload);
-  });
+  // Take over mqtt.js's message hook so a QoS 1 PUBACK to the broker waits for the
+  // handler's promise (the same contract as the in-process bus).
+  client.handleMessage = (packet, done) => {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const pending: Promise<void>[] = [];
+    for (const h of handlers) {
+      if (!topicMatches(h.filter, packet.topic)) continue;
+      const p = h.handler(packet.topic, payload);
+      if (p) pending.push(p);
+    }
+    if (pending.length) Promise.allSettled(pending).then(() => done());
+    else done();
+  };
   return {
     async subscribe(topic, handler) {
       handlers.push({ filter: topic, handler });

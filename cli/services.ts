@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { buildApp } from '../api/src/app.ts';
+import { loadCatalogue } from '../core/src/agents.ts';
+import { createMqttBus, type MessageBus } from '../core/src/bus.ts';
+import type { Config } from '../core/src/config.ts';
+import { HwError } from '../core/src/errors.ts';
+import type { Logger } from '../core/src/logger.ts';
+import { createMetrics } from '../core/src/metrics.ts';
+import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
+import { createStore } from '../core/src/store/index.ts';
+import { topics } from '../core/src/topics.ts';
+import type { AlertEvent, Reading } from '../core/src/types.ts';
+import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
+import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
+import { parseShard } from '../ingest/src/shard.ts';
+import { createRulesEngine } from '../rules/src/engine.ts';
+import { createGatewaySim, type GatewaySim } from '../simulators/src/gateway-sim.ts';
+
+/** A running service: what `hazardwatch <service>` keeps alive until SIGTERM. */
+export interface Running {
+  describe: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Internal commands from the API to the rules engine (separate-process mode). */
+interface AlertCommand {
+  op: 'ack';
+  alertId: string;
+  by: string;
+  note: string;
+}
+
+function common(config: Readonly<Config>) {
+  const catalogue = loadCatalogue();
+  const registry = new RegistryHolder(loadRegistryFile(config.registry, catalogue), () => loadRegistryFile(config.registry, catalogue));
+  process.on('SIGHUP', () => registry.reload());
+  return { catalogue, registry, metrics: createMetrics() };
+}
+
+async function serviceBus(config: Readonly<Config>, name: string): Promise<MessageBus> {
+  if (!config.service.brokerUrl || !config.service.password) {
+    throw new HwError('HW_ERR_CONFIG', `${name} runs against a broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker's HW_SERVICE_PASSWORD)`);
+  }
+  return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, `hw-${name}-${randomUUID().slice(0, 8)}`);
+}
+
+/** `hazardwatch ingest [--shard k/N]`: stores readings and forwards the accepted ones to the rules engine. */
+export async function runIngest(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
+  const shardArg = args[args.indexOf('--shard') + 1];
+  const shard = args.includes('--shard') && shardArg ? parseShard(shardArg) : undefined;
+  const { catalogue, registry, metrics } = common(config);
+  const store = createStore(config, logger);
+  await store.start();
+  const bus = await serviceBus(config, shard ? `ingest-${shard.index}` : 'ingest');
+  const worker = createIngestWorker(
+    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => void bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }) },
+    ingestConfigFrom(config, shard),
+  );
+  await worker.start();
+  return {
+    describe: { service: 'ingest', shard: shard ? `${shard.index}/${shard.count}` : 'all', store: store.kind },
+    async stop() {
+      await worker.stop();
+      await bus.close();
+      await store.stop();
+    },
+  };
+}
+
+/** `hazardwatch rules`: evaluates forwarded readings, publishes alert events, takes commands. */
+export async function runRules(config: Readonly<Config>, logger: Logger): Promise<Running> {
+  const { catalogue, registry, metrics } = common(config);
+  const store = createStore(config, logger);
+  await store.start();
+  const bus = await serviceBus(config, 'rules');
+  const engine = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => void bus.publish(topics.internalAlerts, JSON.stringify(e), { qos: 1 }) }, { clearHoldMs: 30_000 });
+  await engine.start();
+  await bus.subscribe(topics.internalReadings, (_t, payload) => engine.handleReadings(JSON.parse(payload.toString()) as Reading[]));
+  await bus.subscribe(`${topics.internalAlerts}/commands`, (_t, payload) => {
+    const cmd = JSON.parse(payload.toString()) as AlertCommand;
+    if (cmd.op === 'ack') engine.acknowledge(cmd.alertId, cmd.by, cmd.note);
+  });
+  return {
+    describe: { service: 'rules', store: store.kind },
+    async stop() {
+      await engine.stop();
+      await bus.close();
+      await store.stop();
+    },
+  };
+}
+
+/** `hazardwatch api`: the API and dashboard, fed by the rules engine's alert events. */
+export async function runApi(config: Readonly<Config>, logger: Logger): Promise<Running> {
+  const { registry, metrics } = common(config);
+  const store = createStore(config, logger);
+  await store.start();
+  const bus = await serviceBus(config, 'api');
+  const waiting = new Map<string, (e: AlertEvent) => void>();
+  const api = buildApp({
+    registry, store, logger, metrics,
+    sessionTtlMs: config.http.sessionTtlS * 1000,
+    actions: {
+      // Ask the rules engine and wait for its event (it owns the alert lifecycle).
+      acknowledge: (alertId, by, note) =>
+        new Promise<AlertEvent | undefined>((resolve) => {
+          const timer = setTimeout(() => {
+            waiting.delete(`${alertId}\0acknowledged`);
+            resolve(undefined);
+          }, 5000);
+          waiting.set(`${alertId}\0acknowledged`, (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          });
+          void bus.publish(`${topics.internalAlerts}/commands`, JSON.stringify({ op: 'ack', alertId, by, note } satisfies AlertCommand), { qos: 1 });
+        }),
+    },
+  });
+  await api.loadHistory();
+  await bus.subscribe(topics.internalAlerts, (_t, payload) => {
+    const e = JSON.parse(payload.toString()) as AlertEvent;
+    api.publishAlertEvent(e);
+    waiting.get(`${e.alertId}\0${e.kind}`)?.(e);
+  });
+  await api.app.listen({ host: config.http.host, port: config.http.port });
+  return {
+    describe: { service: 'api', httpPort: (api.app.server.address() as { port: number }).port },
+    async stop() {
+      await api.app.close();
+      await bus.close();
+      await store.stop();
+    },
+  };
+}
+
+/** `hazardwatch simulate [--url mqtt://host:port]`: the registry's gateways with the demo credentials. */
+export async function runSimulate(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
+  const { catalogue, registry } = common(config);
+  const url = args.includes('--url') ? args[args.indexOf('--url') + 1]! : `mqtt://127.0.0.1:${config.mqtt.port}`;
+  if (!existsSync(config.simulate.credentials)) throw new HwError('HW_ERR_CONFIG', `HW_SIMULATE_CREDENTIALS: ${config.simulate.credentials} not found`);
+  const creds = (parseYaml(readFileSync(config.simulate.credentials, 'utf8')) as { gateways?: Record<string, string> }).gateways ?? {};
+  const sims: GatewaySim[] = [];
+  for (const [key, gw] of registry.current.gateways) {
+    const secret = creds[key];
+    if (!secret) continue;
+    const sensors = [...registry.current.sensors.values()].filter((s) => s.enterpriseId === gw.enterpriseId && s.gatewayId === gw.id);
+    sims.push(createGatewaySim({ url, enterpriseId: gw.enterpriseId, gatewayId: gw.id, secret, sensors, intervalMs: config.simulate.intervalMs, catalogue, logger }));
+  }
+  await Promise.all(sims.map((s) => s.start()));
+  const timer = config.simulate.incidentEveryS > 0 ? setInterval(() => sims[Math.floor(Math.random() * sims.length)]?.incident(), config.simulate.incidentEveryS * 1000) : undefined;
+  return {
+    describe: { service: 'simulate', url, gateways: sims.length },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await Promise.all(sims.map((s) => s.stop()));
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createBroker, type Broker } from '../../broker/src/broker.ts';
+import { silentLogger } from '../../core/src/logger.ts';
+import { topics } from '../../core/src/topics.ts';
+import { connectGateway } from '../../test/clients.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { waitFor } from '../../test/ports.ts';
+import { fnv1a, parseShard, shardOwner } from '../src/shard.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+describe('sharded ingest', () => {
+  it('splits enterprises into disjoint, complete, stable shards', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5); // FNV-1a offset basis
+    expect(fnv1a('a')).toBe(0xe40c292c); // published FNV-1a 32-bit test vector
+    const ids = Array.from({ length: 1000 }, (_, i) => `enterprise-${i}`);
+    const owners = [0, 1, 2].map((k) => shardOwner({ index: k, count: 3 }));
+    for (const id of ids) expect(owners.filter((o) => o(id)).length).toBe(1);
+    const sizes = owners.map((o) => ids.filter(o).length);
+    for (const n of sizes) expect(n).toBeGreaterThan(250);
+    expect(() => parseShard('2/2')).toThrow(/k\/N/);
+    expect(() => parseShard('x')).toThrow(/k\/N/);
+  });
+
+  const children: ChildProcess[] = [];
+  let broker: Broker | undefined;
+  const dir = tempDir('hw-shard-');
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two `hazardwatch ingest --shard k/2` processes store every reading exactly once between them', async () => {
+    const influxUrl = inject('influxUrl');
+    const { registry } = demo();
+    broker = createBroker({ registry, logger: silentLogger() }, { host: '127.0.0.1', port: 0, maxPayloadBytes: 1 << 16, serviceUsername: 'svc', servicePassword: 'shard-test-secret' });
+    await broker.start();
+    const dbs = [`shard0_${Date.now()}`, `shard1_${Date.now()}`];
+    for (const k of [0, 1]) {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/hazardwatch.js'), 'ingest', '--shard', `${k}/2`], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.port()}`, HW_SERVICE_PASSWORD: 'shard-test-secret', HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: dbs[k]!, HW_DATA_DIR: join(dir, `w${k}`), HW_INGEST_FLUSH_INTERVAL_MS: '50' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('"msg":"ready"') && resolve());
+        child.once('exit', (code) => reject(new Error(`ingest ${k} exited ${code}`)));
+      });
+    }
+    const enterprises = [...registry.current.enterprises.keys()];
+    const perEnterprise = 20;
+    const start = Date.now() - 10_000;
+    for (const e of enterprises) {
+      const gw = await connectGateway(broker.port(), e);
+      const sensor = [...registry.current.sensors.values()].find((s) => s.enterpriseId === e && s.agent === 'noise')!;
+      for (let i = 0; i < perEnterprise; i++) {
+        await gw.publishAsync(topics.up(e, 'gw1'), JSON.stringify({ ts: start + i, readings: [{ sensor: sensor.id, value: 80, unit: 'dB(A)' }] }), { qos: 1 });
+      }
+      await gw.endAsync();
+    }
+    const countBy = async (db: string) => {
+      const q = encodeURIComponent('SELECT count(value) FROM reading GROUP BY enterprise');
+      const body = (await (await fetch(`${influxUrl}/query?db=${db}&q=${q}`)).json()) as { results: { series?: { tags: { enterprise: string }; values: [string, number][] }[] }[] };
+      return new Map((body.results[0]?.series ?? []).map((s) => [s.tags.enterprise, s.values[0]![1]]));
+    };
+    const [a, b] = await waitFor(async () => {
+      const c = await Promise.all(dbs.map(countBy));
+      const total = [...c[0]!.values(), ...c[1]!.values()].reduce((x, y) => x + y, 0);
+      return total === enterprises.length * perEnterprise ? c : undefined;
+    }, { what: 'all readings stored by the two shards', timeoutMs: 20_000 });
+    for (const e of enterprises) {
+      const owner = fnv1a(e) % 2;
+      expect([a!.get(e) ?? 0, b!.get(e) ?? 0], e).toEqual(owner === 0 ? [perEnterprise, 0] : [0, perEnterprise]);
+    }
+    expect(a!.size).toBeGreaterThan(0);
+    expect(b!.size).toBeGreaterThan(0);
+  });
+});
