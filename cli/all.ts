@@ -30,7 +30,9 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   const store = createStore(config, logger);
   await store.start();
 
-  const broker = createBroker({ registry, logger }, {
+  // The broker hands gateway publishes to ingest before it acknowledges them.
+  let ingestHook: ((topic: string, payload: Buffer) => Promise<void> | undefined) | undefined;
+  const broker = createBroker({ registry, logger, beforeAck: (topic, payload) => ingestHook?.(topic, payload) }, {
     host: config.mqtt.host,
     port: config.mqtt.port,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -57,7 +59,15 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   });
   await api.loadHistory();
   await rules.start();
-  await ingest.start();
+  ingestHook = (topic, payload) => {
+    try {
+      return ingest.handle(topic, payload).spooled;
+    } catch (err) {
+      logger.error({ err, topic }, 'ingest failed on a message');
+      return undefined;
+    }
+  };
+  await ingest.start({ subscribe: false });
   await api.app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (api.app.server.address() as { port: number }).port;
 

@@ -38,7 +38,19 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export function createBroker(deps: { registry: RegistryHolder; logger: Logger }, config: BrokerConfig): Broker {
+export interface BrokerDeps {
+  registry: RegistryHolder;
+  logger: Logger;
+  /**
+   * In-process ingest: called for every authorised gateway publish *before* Aedes sends
+   * the QoS 1 PUBACK (Aedes 1.x acknowledges before it delivers to subscribers). The
+   * PUBACK waits for the returned promise, so an acknowledged reading is already in the
+   * ingest spool, and a full spool holds acknowledgements back.
+   */
+  beforeAck?: (topic: string, payload: Buffer) => Promise<void> | undefined;
+}
+
+export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
   const log = deps.logger.child({ module: 'broker' });
   const identities = new WeakMap<Client, Identity>();
   /** The stored hash a gateway session authenticated against: a re-keyed gateway is closed. */
@@ -112,7 +124,9 @@ export function createBroker(deps: { registry: RegistryHolder; logger: Logger },
         return done(new Error(why));
       }
       counters.published++;
-      done(null);
+      const held = id.kind === 'gateway' ? deps.beforeAck?.(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)) : undefined;
+      if (held) held.then(() => done(null), (err: Error) => done(err));
+      else done(null);
     },
     authorizeSubscribe(client, sub, done) {
       const id = identities.get(client);

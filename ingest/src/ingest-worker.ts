@@ -54,12 +54,18 @@ export interface HandleResult {
 }
 
 export interface IngestWorker {
-  start(): Promise<void>;
+  /**
+   * Start shipping. With `subscribe` (default) the worker subscribes to every gateway's
+   * `up` topic on the bus; the all-in-one instead calls `handle` from the broker's
+   * beforeAck hook so that the PUBACK follows the spool append.
+   */
+  start(opts?: { subscribe?: boolean }): Promise<void>;
   /** Handle one MQTT message (exposed for tests and the in-process path). */
   handle(topic: string, payload: Buffer): HandleResult;
   /** Store everything accepted so far; resolves when it is stored (or rejects if the store is down). */
   flush(): Promise<void>;
-  stop(): Promise<void>;
+  /** Graceful stop: ships what it can within `timeoutMs` (default 10 s); the spool keeps the rest. */
+  stop(timeoutMs?: number): Promise<void>;
   pending(): number;
   spoolBytes(): number;
 }
@@ -294,8 +300,9 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     },
     pending: () => memReadings,
     spoolBytes: () => spool.bytes(),
-    async start() {
+    async start({ subscribe = true } = {}) {
       if (behind) schedule(0);
+      if (!subscribe) return;
       await deps.bus.subscribe(topics.allUp, (topic, payload) => {
         try {
           return handle(topic, payload).spooled;
