@@ -328,6 +328,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         }
       }
       spool.close();
+      spool.release(); // segments fully stored are deleted now that they are closed
       if (memReadings > 0 || spool.bytes() > 0) log.warn({ pending: memReadings, spoolBytes: spool.bytes() }, 'stopped with readings in the spool; they are replayed at next start');
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -120,5 +120,25 @@ describe('fault drills: nothing acknowledged is lost', () => {
     // Never more than was published (exactly once per identity).
     for (const [s] of SENSORS) expect(counts.get(s)).toBeLessThanOrEqual(l.published());
     console.log(`drill kill -9: published ${l.published() * 4} readings, acknowledged ${acked.length * 4}, stored ${counts.get(SENSORS[0][0])! * 4}, lost 0`);
+  });
+
+  it('SIGTERM flushes: everything acknowledged is stored and the spool is empty when the process exits', async () => {
+    const influxUrl = inject('influxUrl');
+    const db = 'drill_sigterm';
+    const dataDir = mkdtempSync(join(tmpdir(), 'hw-term-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    // A long flush interval: without the graceful flush, these readings would still be in memory.
+    const hw = await spawnAll({ HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: dataDir, HW_INGEST_FLUSH_INTERVAL_MS: '60000', HW_INGEST_BATCH_MAX_READINGS: '100000' });
+    const gw = await connectGateway(hw.mqttPort, E);
+    const t0 = Date.now() - 5000;
+    for (let i = 0; i < 200; i++) {
+      await gw.publishAsync(topics.up(E, 'gw1'), JSON.stringify({ ts: t0 + i, readings: SENSORS.map(([sensor, value, unit]) => ({ sensor, value, unit })) }), { qos: 1 });
+    }
+    await gw.endAsync();
+    expect((await countIn(influxUrl, db)).get(SENSORS[0][0]) ?? 0).toBe(0);
+    expect(await hw.stop('SIGTERM')).toBe(0);
+    const counts = await countIn(influxUrl, db);
+    for (const [s] of SENSORS) expect(counts.get(s)).toBe(200);
+    expect(readdirSync(join(dataDir, 'spool'))).toEqual([]);
   });
 });
