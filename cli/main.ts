@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'all': {
       const running = await startAll(config, logger);
-      logger.info({ mqttPort: running.mqttPort, httpPort: running.httpPort, simulatedGateways: running.sims.length }, 'ready');
+      // The ready line is logged whatever the level: supervisors and tests wait for it.
+      logger.child({}, { level: 'info' }).info({ mqttPort: running.mqttPort, httpPort: running.httpPort, simulatedGateways: running.sims.length }, 'ready');
       const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
       process.stderr.write(
         `\n  hazardwatch is running\n` +
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'simulate': {
       const run = { ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
       const running = await run(config, logger, rest);
-      logger.info(running.describe, 'ready');
+      logger.child({}, { level: 'info' }).info(running.describe, 'ready');
       const shutdown = async (signal: string) => {
         logger.info({ signal }, 'stopping');
         await running.stop();

@@ -16,9 +16,9 @@ export interface SpawnedAll {
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /** Start the real all-in-one (`hazardwatch all`) as a child process on free ports. */
-export async function spawnAll(env: Record<string, string> = {}): Promise<SpawnedAll> {
+export async function spawnAll(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedAll> {
   const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-all-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/hazardwatch.js'), 'all'], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), 'all'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HW_MQTT_PORT: '0', HW_HTTP_PORT: '0', HW_MQTT_HOST: '127.0.0.1', HW_HTTP_HOST: '127.0.0.1', HW_DATA_DIR: dataDir, HW_SIMULATE_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench [-- --quick] [-- --json] [-- --profile]`: the end-to-end benchmark.
+ *
+ * Starts a real influxd and the all-in-one on free ports, drives it from a separate load
+ * generator process (bench/load.ts) on 127.0.0.1, then runs the same generator against
+ * Mosquitto alone as the ceiling. Writes the figures to BENCHMARKS.md ("## End to end")
+ * and, with --json, prints one JSON object as the last line.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { stringify } from 'yaml';
+import mqtt from 'mqtt';
+import { hashSecret } from '../core/src/password.ts';
+import { topics } from '../core/src/topics.ts';
+import { startInfluxd } from '../test/influxd.ts';
+import { freePort, waitFor } from '../test/ports.ts';
+import { spawnAll } from '../test/spawn-all.ts';
+import { login, openSocket } from '../test/clients.ts';
+import { updateBenchmarks } from './report.ts';
+
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const JSON_OUT = args.has('--json');
+const PROFILE = args.has('--profile');
+const ROOT = new URL('..', import.meta.url).pathname;
+const log = (...a: unknown[]) => console.error('[bench]', ...a);
+
+const G = 20; // gateways
+const M = 10; // sensors per gateway
+const PROBES = QUICK ? 40 : 100;
+const D = QUICK ? { max: 10, latency: 10, burst: 15, baseline: 5 } : { max: 20, latency: 20, burst: 60, baseline: 10 };
+
+interface LoadResult { sent: number; acked: number; errors: number; elapsedS: number; readingsAcked: number; ackP50Ms: number | null; ackP99Ms: number | null }
+
+function runLoad(spec: Record<string, unknown>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
+  });
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10 : null;
+};
+const rssMb = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024 };
+};
+
+// ---- a registry sized for load: G gateways × M noise sensors, plus a probe plant ----
+const dir = mkdtempSync(join(tmpdir(), 'hw-bench-'));
+const secrets: Record<string, string> = {};
+const enterprises = [];
+for (let i = 0; i < G; i++) {
+  const id = `bench-e${i}`;
+  secrets[id] = `bench-secret-${i}`;
+  enterprises.push({ id, name: id, industry: 'foundry', township: 'b-town', profile: 'GBZ', shifts: [], gateways: [{ id: 'gw1', secretHash: await hashSecret(secrets[id]!), sensors: Array.from({ length: M }, (_, j) => ({ id: `${id}.s${j}`, agent: 'noise', workplace: 'w', unit: 'dB(A)', intervalS: 1, min: 0, max: 140 })) }] });
+}
+secrets['bench-probe'] = 'bench-probe-secret';
+enterprises.push({ id: 'bench-probe', name: 'probe', industry: 'chemical', township: 'b-town', profile: 'GBZ', shifts: [], gateways: [{ id: 'gw1', secretHash: await hashSecret(secrets['bench-probe']!), sensors: [
+  { id: 'probe.store', agent: 'noise', workplace: 'w', unit: 'dB(A)', intervalS: 1, min: 0, max: 140 },
+  ...Array.from({ length: PROBES }, (_, j) => ({ id: `probe.h2s-${j}`, agent: 'gas.h2s', workplace: 'w', unit: 'mg/m3', intervalS: 1, min: 0, max: 1000 })),
+] }] });
+const registry = {
+  jurisdictions: [{ id: 'b-city', name: 'bench city', level: 'city' }, { id: 'b-district', name: 'd', level: 'district', parent: 'b-city' }, { id: 'b-town', name: 't', level: 'township', parent: 'b-district' }],
+  enterprises,
+  users: [{ username: 'city', name: 'bench', role: 'city', scope: 'b-city', passwordHash: await hashSecret('hazardwatch') }],
+};
+writeFileSync(join(dir, 'registry.yaml'), stringify(registry));
+const loadGateways = Array.from({ length: G }, (_, i) => ({
+  user: `bench-e${i}/gw1`, secret: secrets[`bench-e${i}`], topic: topics.up(`bench-e${i}`, 'gw1'),
+  sensors: Array.from({ length: M }, (_, j) => [`bench-e${i}.s${j}`, 'dB(A)', 80] as [string, string, number]),
+}));
+
+// ---- system under test ----
+log('starting influxd and the all-in-one');
+const influx = await startInfluxd();
+const db = 'bench';
+const hw = await spawnAll({
+  HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_REGISTRY: join(dir, 'registry.yaml'), HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
+  HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000),
+}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : []);
+const pid = hw.child.pid!;
+
+async function storedCount(): Promise<number> {
+  const q = encodeURIComponent('SELECT count(value) FROM reading');
+  const body = (await (await fetch(`${influx.url}/query?db=${db}&q=${q}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] };
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+}
+
+/** Wait until the store holds `expected` readings; returns the lag after load ended, ms. */
+async function drain(expected: number, timeoutMs = 120_000): Promise<{ lagMs: number; stored: number }> {
+  const t0 = Date.now();
+  let stored = 0;
+  while (Date.now() - t0 < timeoutMs) {
+    stored = await storedCount();
+    if (stored >= expected) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { lagMs: Date.now() - t0, stored };
+}
+
+let baseTs = Date.now() - 20 * 24 * 3600_000; // each phase gets its own timestamp range
+let expectedStored = 0;
+async function phase(name: string, spec: { durationS: number; rate: number; readingsPerMessage: number; inflight?: number }) {
+  const r = await runLoad({ port: hw.mqttPort, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
+  baseTs += 2 * 24 * 3600_000;
+  expectedStored += r.readingsAcked;
+  const { lagMs, stored } = await drain(expectedStored);
+  const lost = Math.max(0, expectedStored - stored);
+  expectedStored = stored;
+  const mem = rssMb(pid);
+  log(`${name}: ${Math.round(r.acked / r.elapsedS)} msgs/s, ${Math.round(r.readingsAcked / r.elapsedS)} readings/s acked; PUBACK p50 ${r.ackP50Ms?.toFixed(2)} ms p99 ${r.ackP99Ms?.toFixed(2)} ms; drained in ${lagMs} ms; lost ${lost}; rss ${mem.rss.toFixed(0)} MB`);
+  return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), lagMs, lost };
+}
+
+log('warm-up');
+await phase('warm-up', { durationS: 3, rate: 2000, readingsPerMessage: 1 });
+
+log('max single-reading throughput');
+const single = await phase('single', { durationS: D.max, rate: 0, readingsPerMessage: 1 });
+log('max batched throughput (50 readings per message)');
+const batch = await phase('batch', { durationS: D.max, rate: 0, readingsPerMessage: 50, inflight: 16 });
+
+// ---- latency at 5,000 msgs/s: publish → stored and publish → alert on the WebSocket ----
+log('latency probes at 5,000 msgs/s');
+const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${hw.mqttPort}`, { username: 'bench-probe/gw1', password: secrets['bench-probe'], reconnectPeriod: 0 });
+(probe.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+const sock = await openSocket(hw.httpPort, await login(hw.httpPort, 'city'));
+const storeLat: number[] = [];
+const alertLat: number[] = [];
+const steady = phase('steady-5k', { durationS: D.latency, rate: 5000, readingsPerMessage: 1 });
+await new Promise((r) => setTimeout(r, 1000));
+const probeUntil = Date.now() + (D.latency - 2) * 1000;
+let pi = 0;
+while (Date.now() < probeUntil && pi < PROBES) {
+  // publish → alert: a fresh sensor each time, so each probe raises a new alert.
+  const sensor = `probe.h2s-${pi++}`;
+  const t0 = performance.now();
+  const wall = Date.now();
+  await probe.publishAsync(topics.up('bench-probe', 'gw1'), JSON.stringify({ ts: wall, readings: [{ sensor, value: 20, unit: 'mg/m3' }] }), { qos: 1 });
+  await waitFor(() => sock.messages.some((m) => m.type === 'alert' && m.event.alert.sensorId === sensor) || undefined, { timeoutMs: 10_000, intervalMs: 1, what: 'alert' });
+  alertLat.push(performance.now() - t0);
+  // publish → stored: poll InfluxDB for the exact point.
+  const ts = wall + 1;
+  const s0 = performance.now();
+  await probe.publishAsync(topics.up('bench-probe', 'gw1'), JSON.stringify({ ts, readings: [{ sensor: 'probe.store', value: 70, unit: 'dB(A)' }] }), { qos: 1 });
+  const q = encodeURIComponent(`SELECT count(value) FROM reading WHERE sensor = 'probe.store' AND time = ${ts}ms`);
+  await waitFor(async () => ((await (await fetch(`${influx.url}/query?db=${db}&q=${q}`)).json()) as { results: { series?: unknown[] }[] }).results[0]?.series ? true : undefined, { timeoutMs: 10_000, intervalMs: 2, what: 'stored probe' });
+  storeLat.push(performance.now() - s0);
+  expectedStored++;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const steadyRes = await steady;
+sock.close();
+await probe.endAsync();
+log(`publish→alert p50 ${pct(alertLat, 0.5)} ms p99 ${pct(alertLat, 0.99)} ms; publish→stored p50 ${pct(storeLat, 0.5)} ms p99 ${pct(storeLat, 0.99)} ms (${alertLat.length} probes)`);
+
+// ---- a 10× burst: baseline, then 10× the baseline rate ----
+const baselineRate = 2000;
+log(`baseline ${baselineRate} msgs/s, then a 10× burst for ${D.burst} s`);
+await phase('baseline', { durationS: D.baseline, rate: baselineRate, readingsPerMessage: 1 });
+const rssDuring: number[] = [];
+const sampler = setInterval(() => rssDuring.push(rssMb(pid).rss), 1000);
+const burst = await phase('burst-10x', { durationS: D.burst, rate: baselineRate * 10, readingsPerMessage: 1, inflight: 256 });
+clearInterval(sampler);
+const peak = rssMb(pid);
+
+const code = await hw.stop('SIGTERM');
+await influx.destroy();
+
+// ---- the ceiling: the same generator against Mosquitto alone ----
+log('mosquitto alone, same generator');
+const mport = await freePort();
+const mconf = join(dir, 'mosquitto.conf');
+writeFileSync(mconf, `listener ${mport} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\nmax_queued_messages 0\npersistence false\n`);
+const mosq = spawn('/usr/sbin/mosquitto', ['-c', mconf], { stdio: 'ignore' });
+await waitFor(async () => mqtt.connectAsync(`mqtt://127.0.0.1:${mport}`, { reconnectPeriod: 0 }).then(async (c) => (await c.endAsync(), true), () => undefined), { what: 'mosquitto' });
+const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mport}`, { reconnectPeriod: 0 });
+let received = 0;
+sub.on('message', () => received++);
+await sub.subscribeAsync('hw/#', { qos: 1 });
+const mres = await runLoad({ port: mport, gateways: loadGateways.map((g) => ({ ...g, secret: undefined })), baseTs, qos: 1, inflight: 64, durationS: D.max, rate: 0, readingsPerMessage: 1 });
+await waitFor(() => received >= mres.acked || undefined, { timeoutMs: 30_000, what: 'subscriber to catch up' }).catch(() => {});
+await sub.endAsync();
+mosq.kill('SIGTERM');
+const mosquittoMsgsPerSec = Math.round(Math.min(received, mres.acked) / mres.elapsedS);
+log(`mosquitto: ${mosquittoMsgsPerSec} msgs/s (acked ${mres.acked}, delivered ${received})`);
+rmSync(dir, { recursive: true, force: true });
+
+const result = {
+  singleMsgsPerSec: single.msgsPerSec,
+  batchReadingsPerSec: batch.readingsPerSec,
+  storeP50Ms: pct(storeLat, 0.5),
+  storeP99Ms: pct(storeLat, 0.99),
+  alertP50Ms: pct(alertLat, 0.5),
+  alertP99Ms: pct(alertLat, 0.99),
+  burstLost: burst.lost,
+  burstOfferedMsgsPerSec: baselineRate * 10,
+  burstAckedMsgsPerSec: burst.msgsPerSec,
+  burstLagRecoveryMs: burst.lagMs,
+  burstRssMaxMb: Math.round(Math.max(...rssDuring, 0)),
+  peakRssMb: Math.round(peak.hwm),
+  mosquittoMsgsPerSec,
+  ratioToMosquitto: Math.round((single.msgsPerSec / mosquittoMsgsPerSec) * 100) / 100,
+  singleLost: single.lost,
+  batchLost: batch.lost,
+  steadyMsgsPerSec: steadyRes.msgsPerSec,
+  exitCode: code,
+  quick: QUICK,
+};
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, influxd: execFileSync('influxd', ['version']).toString().trim() };
+updateBenchmarks('End to end', [
+  `Machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memGiB} GiB, Node ${machine.node}, ${machine.influxd}; influxd, hazardwatch and the load generator all on this host.`,
+  `Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}). Load: ${G} gateway connections × ${M} sensors, QoS 1, ≤ 64 messages in flight per connection, from a separate process.`,
+  '',
+  '| figure | value | target |',
+  '|---|---|---|',
+  `| single-reading messages/s, end to end (stored, nothing lost: lost = ${single.lost}) | ${result.singleMsgsPerSec} | ≥ 20,000 |`,
+  `| readings/s in 50-reading batches (lost = ${batch.lost}) | ${result.batchReadingsPerSec} | ≥ 150,000 |`,
+  `| publish → stored, p50 / p99 at 5,000 msgs/s | ${result.storeP50Ms} / ${result.storeP99Ms} ms | |`,
+  `| publish → alert on WebSocket, p50 / p99 at 5,000 msgs/s (${alertLat.length} probes) | ${result.alertP50Ms} / ${result.alertP99Ms} ms | p99 ≤ 50 ms |`,
+  `| 10× burst (${result.burstOfferedMsgsPerSec} msgs/s offered for ${D.burst} s): acknowledged msgs/s, lost, drain after burst, max RSS | ${result.burstAckedMsgsPerSec}, ${result.burstLost} lost, ${result.burstLagRecoveryMs} ms, ${result.burstRssMaxMb} MB | 0 lost |`,
+  `| peak RSS of the all-in-one | ${result.peakRssMb} MB | |`,
+  `| Mosquitto alone, same generator (QoS 1, delivered to one subscriber) | ${result.mosquittoMsgsPerSec} msgs/s | ceiling |`,
+  `| hazardwatch / Mosquitto | ${result.ratioToMosquitto} | |`,
+]);
+if (JSON_OUT) console.log(JSON.stringify(result));
+else console.log(result);
+process.exit(0);
