@@ -117,8 +117,10 @@ async function phase(name: string, spec: { durationS: number; rate: number; read
   const lost = Math.max(0, expectedStored - stored);
   expectedStored = stored;
   const mem = rssMb(pid);
-  log(`${name}: ${Math.round(r.acked / r.elapsedS)} msgs/s, ${Math.round(r.readingsAcked / r.elapsedS)} readings/s acked; PUBACK p50 ${r.ackP50Ms?.toFixed(2)} ms p99 ${r.ackP99Ms?.toFixed(2)} ms; drained in ${lagMs} ms; lost ${lost}; rss ${mem.rss.toFixed(0)} MB`);
-  return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), lagMs, lost };
+  log(`${name}: stored ${Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000))} readings/s sustained; ${Math.round(r.acked / r.elapsedS)} msgs/s, ${Math.round(r.readingsAcked / r.elapsedS)} readings/s acked; PUBACK p50 ${r.ackP50Ms?.toFixed(2)} ms p99 ${r.ackP99Ms?.toFixed(2)} ms; drained in ${lagMs} ms; lost ${lost}; rss ${mem.rss.toFixed(0)} MB`);
+  // Sustained = what reached the store per second, counting the drain after the load stopped.
+  const sustainedReadingsPerSec = Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000));
+  return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), sustainedReadingsPerSec, lagMs, lost };
 }
 
 log('warm-up');
@@ -196,8 +198,13 @@ log(`mosquitto: ${mosquittoMsgsPerSec} msgs/s (acked ${mres.acked}, delivered ${
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
-  singleMsgsPerSec: single.msgsPerSec,
-  batchReadingsPerSec: batch.readingsPerSec,
+  // Sustained figures: acknowledged and stored, drain time included.
+  singleMsgsPerSec: single.sustainedReadingsPerSec,
+  batchReadingsPerSec: batch.sustainedReadingsPerSec,
+  singleAckedMsgsPerSec: single.msgsPerSec,
+  batchAckedReadingsPerSec: batch.readingsPerSec,
+  singleDrainMs: single.lagMs,
+  batchDrainMs: batch.lagMs,
   storeP50Ms: pct(storeLat, 0.5),
   storeP99Ms: pct(storeLat, 0.99),
   alertP50Ms: pct(alertLat, 0.5),
@@ -209,7 +216,7 @@ const result = {
   burstRssMaxMb: Math.round(Math.max(...rssDuring, 0)),
   peakRssMb: Math.round(peak.hwm),
   mosquittoMsgsPerSec,
-  ratioToMosquitto: Math.round((single.msgsPerSec / mosquittoMsgsPerSec) * 100) / 100,
+  ratioToMosquitto: Math.round((single.sustainedReadingsPerSec / mosquittoMsgsPerSec) * 100) / 100,
   singleLost: single.lost,
   batchLost: batch.lost,
   steadyMsgsPerSec: steadyRes.msgsPerSec,
@@ -223,8 +230,8 @@ updateBenchmarks('End to end', [
   '',
   '| figure | value | target |',
   '|---|---|---|',
-  `| single-reading messages/s, end to end (stored, nothing lost: lost = ${single.lost}) | ${result.singleMsgsPerSec} | ≥ 20,000 |`,
-  `| readings/s in 50-reading batches (lost = ${batch.lost}) | ${result.batchReadingsPerSec} | ≥ 150,000 |`,
+  `| single-reading messages/s stored, sustained (acknowledged ${result.singleAckedMsgsPerSec}/s, store drained ${result.singleDrainMs} ms after the load; lost ${single.lost}) | ${result.singleMsgsPerSec} | ≥ 20,000 |`,
+  `| readings/s stored in 50-reading batches, sustained (acknowledged ${result.batchAckedReadingsPerSec}/s, drained ${result.batchDrainMs} ms after; lost ${batch.lost}) | ${result.batchReadingsPerSec} | ≥ 150,000 |`,
   `| publish → stored, p50 / p99 at 5,000 msgs/s | ${result.storeP50Ms} / ${result.storeP99Ms} ms | |`,
   `| publish → alert on WebSocket, p50 / p99 at 5,000 msgs/s (${alertLat.length} probes) | ${result.alertP50Ms} / ${result.alertP99Ms} ms | p99 ≤ 50 ms |`,
   `| 10× burst (${result.burstOfferedMsgsPerSec} msgs/s offered for ${D.burst} s): acknowledged msgs/s, lost, drain after burst, max RSS | ${result.burstAckedMsgsPerSec}, ${result.burstLost} lost, ${result.burstLagRecoveryMs} ms, ${result.burstRssMaxMb} MB | 0 lost |`,

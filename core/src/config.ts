@@ -34,10 +34,11 @@ export const ConfigSchema = Type.Object({
   }),
   ingest: Type.Object({
     batchMaxReadings: Type.Integer({ default: 5000, minimum: 1, description: 'readings per store write' }),
-    flushIntervalMs: Type.Integer({ default: 200, minimum: 1, description: 'longest a reading waits before a store write, ms' }),
+    flushIntervalMs: Type.Integer({ default: 50, minimum: 1, description: 'longest a reading waits before a store write, ms' }),
     maxReadingsPerMessage: Type.Integer({ default: 1000, minimum: 1, description: 'readings allowed in one MQTT message' }),
     maxFutureSkewMs: Type.Integer({ default: 5 * 60_000, minimum: 0, description: 'how far ahead of the server clock a timestamp may be, ms' }),
     maxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 1000, description: 'oldest accepted timestamp, ms before now' }),
+    writeConcurrency: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'store writes in flight at once' }),
     memoryMaxReadings: Type.Integer({ default: 200_000, minimum: 1, description: 'readings held in memory before shipping from the spool files' }),
     spoolMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'spool size at which acknowledgements are withheld, bytes' }),
     spoolSegmentMaxReadings: Type.Integer({ default: 50_000, minimum: 1, description: 'readings per spool segment file' }),

@@ -14,6 +14,7 @@ export function ingestConfigFrom(config: Readonly<Config>, shard?: { index: numb
     maxFutureSkewMs: i.maxFutureSkewMs,
     maxAgeMs: i.maxAgeMs,
     memoryMaxReadings: i.memoryMaxReadings,
+    writeConcurrency: i.writeConcurrency,
     owns: shard ? shardOwner(shard) : undefined,
     spool: {
       dir: join(config.dataDir, shard ? `spool-${shard.index}-of-${shard.count}` : 'spool'),

@@ -79,7 +79,7 @@ describe('ingest: bad payloads over real MQTT', () => {
     await store.start();
     worker = createIngestWorker({ registry, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics: createMetrics() }, {
       batchMaxReadings: 100, flushIntervalMs: 10, maxReadingsPerMessage: 10, maxPayloadBytes: 4096, maxFutureSkewMs: 60_000, maxAgeMs: 7 * 24 * 3600_000,
-      memoryMaxReadings: 1000, spool: { dir: `${dir}/spool`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 100, fsyncIntervalMs: 50 },
+      memoryMaxReadings: 1000, writeConcurrency: 2, spool: { dir: `${dir}/spool`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 100, fsyncIntervalMs: 50 },
     });
     await worker.start();
     gw = await connectGateway(broker.port(), E);

@@ -29,7 +29,7 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
   const make = (maxBytes: number): IngestWorker =>
     (current = createIngestWorker({ registry, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics: createMetrics() }, {
       batchMaxReadings: 50, flushIntervalMs: 20, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
-      memoryMaxReadings: 20, spool: { dir: `${dir}/spool`, maxBytes, segmentMaxReadings: 25, segmentMaxMs: 100, fsyncIntervalMs: 20 },
+      memoryMaxReadings: 20, writeConcurrency: 2, spool: { dir: `${dir}/spool`, maxBytes, segmentMaxReadings: 25, segmentMaxMs: 100, fsyncIntervalMs: 20 },
     }));
 
   beforeAll(async () => {
