@@ -44,7 +44,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
 
   const rules = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => api.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
   const ingest = createIngestWorker(
-    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => rules.handleReadings(rs) },
+    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => rules.handleReadings(rs), onRejected: (rj, ts) => rules.handleRejections(rj, ts) },
     ingestConfigFrom(config),
   );
   const api = buildApp({

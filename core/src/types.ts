@@ -23,6 +23,8 @@ export interface Reading {
   unit: string;
   /** Value converted to the agent's limit unit (mg/m3, dB(A) or Bq/m3). */
   valueStd: number;
+  /** Set when a small negative zero drift was clamped to the instrument's minimum. */
+  clamped?: true;
 }
 
 export type AlertLevel = 'blue' | 'yellow' | 'orange' | 'red';
@@ -38,6 +40,10 @@ export interface AlertReason {
   unit: string;
   /** Standard and clause the limit comes from. */
   source: string;
+  /** Early warnings: when the limit is expected to be passed (ms since epoch). */
+  expectedAt?: number;
+  /** Share of the averaging window that was measured (0–1), for time-weighted metrics. */
+  coverage?: number;
 }
 
 export interface Alert {

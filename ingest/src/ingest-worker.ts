@@ -37,6 +37,8 @@ export interface IngestDeps {
   metrics: Metrics;
   /** Accepted readings, as soon as they are in the spool (the rules engine listens here). */
   onAccepted?: (readings: Reading[]) => void;
+  /** Refused readings (the rules engine counts out-of-range ones as a sensor fault). */
+  onRejected?: (rejections: Rejection[], ts: number) => void;
   now?: () => number;
 }
 
@@ -319,6 +321,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     }
     if (rejected.length) {
       for (const r of rejected) m.ingestRejected.inc({ code: r.code });
+      deps.onRejected?.(rejected, now());
       const msg: ErrMessage = { topic, received: decoded.ok ? decoded.readings.length : 0, accepted: accepted.length, rejected };
       deps.bus.publish(topics.err(t.enterpriseId, t.gatewayId), JSON.stringify(msg)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish err'));
       logRejections(`${t.enterpriseId}/${t.gatewayId}`, rejected);

@@ -5,6 +5,9 @@ import type { Reading } from '../../core/src/types.ts';
 import { toAgentUnit } from '../../core/src/units.ts';
 import type { RawReading } from './decode.ts';
 
+/** Readings down to this fraction of the range below the minimum count as zero drift. */
+export const DRIFT_TOLERANCE = 0.02;
+
 export interface ValidateContext {
   registry: Registry;
   catalogue: Catalogue;
@@ -40,17 +43,25 @@ export function validateReading(raw: RawReading, index: number, ctx: ValidateCon
   if (ts < ctx.nowMs - ctx.maxAgeMs) return reject('HW_ERR_TS_TOO_OLD', `${new Date(ts).toISOString()} is older than ${ctx.maxAgeMs} ms`, at);
   const unit = typeof raw.unit === 'string' ? raw.unit : sensor.unit;
   const molarVolumeL = ctx.catalogue.profiles.get(sensor.profileId)?.molarVolumeL ?? 24.04;
-  const conv = toAgentUnit(value, unit, sensor.agentDef, molarVolumeL);
+  let conv = toAgentUnit(value, unit, sensor.agentDef, molarVolumeL);
   if (!conv.ok) return reject('HW_ERR_BAD_UNIT', conv.reason, at);
   // The physical range is the instrument's, in its own unit; compare in the agent unit so
   // a gateway may send ppb to a ppm sensor.
-  const lo = unit === sensor.unit ? value : conv.value;
-  const min = unit === sensor.unit ? sensor.min : (toAgentUnit(sensor.min, sensor.unit, sensor.agentDef, molarVolumeL) as { value: number }).value;
-  const max = unit === sensor.unit ? sensor.max : (toAgentUnit(sensor.max, sensor.unit, sensor.agentDef, molarVolumeL) as { value: number }).value;
-  if (lo < min || lo > max) {
+  const inAgentUnit = (v: number) => (toAgentUnit(v, sensor.unit, sensor.agentDef, molarVolumeL) as { value: number }).value;
+  const min = inAgentUnit(sensor.min);
+  const max = inAgentUnit(sensor.max);
+  let clamped = false;
+  if (conv.value < min && conv.value >= min - DRIFT_TOLERANCE * (max - min)) {
+    // Zero drift: a reading a little below the instrument's zero is clamped, not refused,
+    // and flagged so the rules engine can report a drifting sensor.
+    conv = { ok: true, value: min };
+    clamped = true;
+  } else if (conv.value < min || conv.value > max) {
     return reject('HW_ERR_OUT_OF_RANGE', `${value} ${unit} outside [${sensor.min}, ${sensor.max}] ${sensor.unit} for ${sensorId}`, at);
   }
-  return { enterpriseId: sensor.enterpriseId, gatewayId: sensor.gatewayId, sensorId, agent: sensor.agent, ts, value, unit, valueStd: conv.value };
+  const reading: Reading = { enterpriseId: sensor.enterpriseId, gatewayId: sensor.gatewayId, sensorId, agent: sensor.agent, ts, value, unit, valueStd: conv.value };
+  if (clamped) reading.clamped = true;
+  return reading;
 }
 
 export const isRejection = (r: Reading | Rejection): r is Rejection => 'code' in r;

@@ -50,7 +50,7 @@ const corpus: { name: string; payload: string | Buffer; codes: string[]; stored:
   { name: 'value missing', payload: JSON.stringify({ ts: now + 10, readings: [{ sensor: DUST }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
   { name: 'value is an object', payload: JSON.stringify({ ts: now + 11, readings: [{ sensor: DUST, value: { v: 1 } }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
   { name: 'value is a boolean', payload: JSON.stringify({ ts: now + 12, readings: [{ sensor: DUST, value: true }, ok()] }), codes: ['HW_ERR_BAD_VALUE'], stored: 1 },
-  { name: 'negative concentration', payload: JSON.stringify({ ts: now + 13, readings: [{ sensor: DUST, value: -0.5, unit: 'mg/m3' }, ok()] }), codes: ['HW_ERR_OUT_OF_RANGE'], stored: 1 },
+  { name: 'negative concentration beyond zero drift', payload: JSON.stringify({ ts: now + 13, readings: [{ sensor: DUST, value: -50, unit: 'mg/m3' }, ok()] }), codes: ['HW_ERR_OUT_OF_RANGE'], stored: 1 },
   { name: 'above the instrument range', payload: JSON.stringify({ ts: now + 14, readings: [{ sensor: NOISE, value: 190, unit: 'dB(A)' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE'], stored: 1 },
   { name: 'far-future timestamp', payload: JSON.stringify({ ts: now + 15, readings: [{ ...ok(), ts: now + 3600_000 }, ok(DUST)] }), codes: ['HW_ERR_TS_FUTURE'], stored: 1 },
   { name: 'too-old timestamp', payload: JSON.stringify({ ts: now + 16, readings: [{ ...ok(), ts: now - 30 * 24 * 3600_000 }, ok(DUST)] }), codes: ['HW_ERR_TS_TOO_OLD'], stored: 1 },
@@ -59,7 +59,7 @@ const corpus: { name: string; payload: string | Buffer; codes: string[]; stored:
   { name: 'fractional timestamp', payload: JSON.stringify({ readings: [{ ...ok(), ts: now + 0.5 }] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
   { name: 'no timestamp at all', payload: JSON.stringify({ readings: [ok()] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
   { name: 'duplicate within the batch', payload: JSON.stringify({ ts: now + 18, readings: [ok(), ok()] }), codes: ['HW_ERR_DUPLICATE'], stored: 1 },
-  { name: 'several faults in one batch', payload: JSON.stringify({ ts: now + 19, readings: [ok(), { sensor: SO2, value: -1, unit: 'mg/m3' }, { sensor: 'x' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE', 'HW_ERR_UNKNOWN_SENSOR'], stored: 2 },
+  { name: 'several faults in one batch', payload: JSON.stringify({ ts: now + 19, readings: [ok(), { sensor: SO2, value: -100, unit: 'mg/m3' }, { sensor: 'x' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE', 'HW_ERR_UNKNOWN_SENSOR'], stored: 2 },
 ];
 
 describe('ingest: bad payloads over real MQTT', () => {

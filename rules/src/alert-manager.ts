@@ -63,6 +63,25 @@ export function createAlertManager(opts: AlertManagerOptions) {
       return emit(cur, kind);
     },
 
+    /** The condition is between its clear threshold and its trigger: nothing changes, and a pending clear restarts. */
+    hold(sensorId: string, rule: string) {
+      calmSince.delete(key(sensorId, rule));
+    },
+
+    isActive: (sensorId: string, rule: string) => active.has(key(sensorId, rule)),
+
+    /** Clear at once, without the hold (the condition's end is certain, e.g. a sensor reporting again). */
+    clearNow(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
+      const k = key(sensorId, rule);
+      const cur = active.get(k);
+      if (!cur) return undefined;
+      active.delete(k);
+      calmSince.delete(k);
+      cur.state = 'cleared';
+      cur.updatedAt = at;
+      return emit(cur, 'cleared');
+    },
+
     /** The condition is below its clear threshold; clears once it has stayed so for clearHoldMs. */
     calm(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
       const k = key(sensorId, rule);

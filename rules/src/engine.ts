@@ -1,15 +1,28 @@
 import type { Catalogue } from '../../core/src/agents.ts';
+import type { Rejection } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
-import type { RegistryHolder } from '../../core/src/registry.ts';
+import type { RegistryHolder, SensorEntry } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import type { Alert, AlertEvent, Reading } from '../../core/src/types.ts';
+import type { Alert, AlertEvent, AlertLevel, AlertReason, Reading } from '../../core/src/types.ts';
 import { createAlertManager } from './alert-manager.ts';
-import { checkInstant } from './instant-limits.ts';
+import { createDeadMan } from './dead-man.ts';
+import { forecast } from './early-warning.ts';
+import { evaluate } from './evaluate.ts';
+import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
+import { currentShift } from './shifts.ts';
+import { ExposureWindow, type WindowMetrics } from './window.ts';
 
 export interface RulesConfig {
   /** Hysteresis hold before an alert clears, ms. */
   clearHoldMs: number;
+  /** Dead-man timeout = factor × the sensor's reporting interval. */
+  deadManFactor?: number;
+  deadManMinMs?: number;
+  /** A reading holds at most this many reporting intervals (gaps are not filled). */
+  maxHoldIntervals?: number;
+  /** How far back state is rebuilt from the store at start, ms. */
+  restoreMs?: number;
 }
 
 export interface RulesDeps {
@@ -18,26 +31,52 @@ export interface RulesDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
-  /** Every alert event, after it is handed to the store (the API pushes these). */
+  /** Every alert event (the API pushes these). */
   onAlertEvent?: (e: AlertEvent) => void;
   now?: () => number;
+}
+
+/** What the engine knows of one sensor now. */
+export interface SensorExposure extends WindowMetrics {
+  sensorId: string;
+  /** LEX,8h in dB(A) for noise (equal energy); undefined otherwise. */
+  lex8h?: number;
+  shift?: { name: string; startMs: number; endMs: number; twa: number };
 }
 
 export interface RulesEngine {
   start(): Promise<void>;
   handleReadings(readings: readonly Reading[]): void;
+  /** Readings ingest refused (out-of-range ones count towards a sensor fault). */
+  handleRejections(rejections: readonly Rejection[], ts: number): void;
   acknowledge(alertId: string, by: string, note: string): AlertEvent | undefined;
   activeAlerts(): Alert[];
+  exposure(sensorId: string): SensorExposure | undefined;
+  /** Run the dead-man check now (the engine also runs it on a timer). */
+  tick(): void;
   /** Resolves once every event so far is stored. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
+interface SensorState {
+  window: ExposureWindow;
+  /** Recent (ts, value) for the trend, newest last, within the last 10 min. */
+  recent: [number, number][];
+}
+
+const TREND_WINDOW_MS = 10 * 60_000;
+const FAULT_LEVEL: AlertLevel = 'yellow';
+
 export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEngine {
   const log = deps.logger.child({ module: 'rules' });
   const now = deps.now ?? Date.now;
+  const deadMan = createDeadMan({ timeoutFactor: config.deadManFactor ?? 5, minTimeoutMs: config.deadManMinMs ?? 15_000 }, now());
+  const faults = createFaultDetector({ flatlineCount: 30, flatlineMinMs: 10 * 60_000, driftCount: 10, driftWindowMs: 10 * 60_000 });
+  const states = new Map<string, SensorState>();
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
 
   const save = () => {
     saving = saving.then(async () => {
@@ -67,30 +106,129 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     },
   });
 
+  const stateOf = (s: SensorEntry): SensorState => {
+    let st = states.get(s.id);
+    if (!st) states.set(s.id, (st = { window: new ExposureWindow((config.maxHoldIntervals ?? 3) * s.intervalS * 1000), recent: [] }));
+    return st;
+  };
+  // Noise is averaged as energy (10^(L/10)), GBZ 2.2-2007 / ISO 9612 equal-energy rule.
+  const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? 10 ** (v / 10) : v);
+
+  const base = (s: SensorEntry) => ({ sensorId: s.id, enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: s.townshipId });
+  const apply = (s: SensorEntry, rule: string, level: AlertLevel | 'hold' | undefined, reason?: AlertReason) => {
+    if (level === undefined) alerts.calm(s.id, rule);
+    else if (level === 'hold') alerts.hold(s.id, rule);
+    else alerts.fire({ ...base(s), rule, level, reason: reason! });
+  };
+
+  const shiftOf = (s: SensorEntry, at: number) => {
+    const e = deps.registry.current.enterprises.get(s.enterpriseId);
+    return e && e.shifts.length ? currentShift(e.shifts, e.timezone, at) : undefined;
+  };
+
+  function ingestOne(s: SensorEntry, r: Pick<Reading, 'ts' | 'valueStd' | 'clamped'>, evaluateNow: boolean) {
+    deadMan.seen(s.id, r.ts);
+    const st = stateOf(s);
+    if (!st.window.add(r.ts, toWindow(s, r.valueStd))) return; // out of order: counted, not windowed
+    st.recent.push([r.ts, r.valueStd]);
+    while (st.recent.length && st.recent[0]![0] < r.ts - TREND_WINDOW_MS) st.recent.shift();
+    if (st.recent.length > 120) st.recent.splice(0, st.recent.length - 120);
+    if (!evaluateNow) return;
+
+    const limits = deps.catalogue.limits(s.profileId, s.agent);
+    const m = st.window.metrics(r.ts);
+    for (const v of evaluate(s.agentDef, limits, m, r.valueStd)) {
+      if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
+      apply(s, v.rule, v.level, v.reason);
+    }
+    if (limits && (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust')) {
+      const shift = shiftOf(s, r.ts);
+      const recentLevel = m.coverage15 > 0 ? m.stel15 / m.coverage15 : r.valueStd;
+      const fc = forecast({
+        limits, unit: s.agentDef.unit, now: r.ts, recent: st.recent, recentLevel, dose15: m.stel15 * 15 * 60_000,
+        shift: shift ? { dose: st.window.dose(shift.startMs, r.ts).dose, endMs: shift.endMs } : undefined,
+      });
+      const fired = new Set(fc.map((f) => f.rule));
+      for (const f of fc) apply(s, f.rule, 'blue', f.reason);
+      for (const rule of ['forecast-twa', 'forecast-stel', 'forecast-mac'] as const) if (!fired.has(rule)) apply(s, rule, undefined);
+    }
+    const { active, ended } = faults.reading(s.id, r.ts, r.valueStd, r.clamped === true);
+    for (const f of active) apply(s, `fault-${f}`, FAULT_LEVEL, faultReason(f, s, r.valueStd));
+    for (const f of ended) if (alerts.isActive(s.id, `fault-${f}`)) apply(s, `fault-${f}`, undefined);
+  }
+
+  const faultReason = (f: FaultKind, s: SensorEntry, value: number): AlertReason => ({
+    metric: `sensor fault: ${f}`, value, limit: f === 'flatline' ? 30 : 10, unit: s.agentDef.unit,
+    source: f === 'flatline' ? '30 identical readings over ≥ 10 min' : `${f} readings, 10 within 10 min`,
+  });
+
+  function tick() {
+    const t = now();
+    const sensors = deps.registry.current.sensors;
+    const { silent, alive } = deadMan.check(sensors.values(), t);
+    for (const q of silent) {
+      const s = sensors.get(q.sensorId)!;
+      alerts.fire({
+        ...base(s), rule: 'dead-man', level: 'yellow',
+        reason: { metric: q.neverReported ? 'never reported since start' : 'no reading for', value: Math.round(q.silentForMs / 1000), limit: Math.round(q.timeoutMs / 1000), unit: 's', source: `registry interval ${s.intervalS} s × ${config.deadManFactor ?? 5}` },
+      }, t);
+    }
+    // Reporting again: clear at once (no hold: the reading itself is the evidence).
+    for (const id of alive) alerts.clearNow(id, 'dead-man', t);
+  }
+
   return {
     async start() {
-      // Restart: reopen what was open, never twice (alert-manager.restore keys by sensor+rule).
-      const events = await deps.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 });
+      const t = now();
+      const events = await deps.store.queryAlertEvents({ since: t - 30 * 24 * 3600_000 });
       alerts.restore(events);
-      log.info({ restored: alerts.active().length }, 'rules engine ready');
+      // Rebuild the exposure windows from stored readings, so a restart mid-shift changes no TWA.
+      const from = t - (config.restoreMs ?? 12 * 3600_000);
+      let restored = 0;
+      for (const s of deps.registry.current.sensors.values()) {
+        const rs = await deps.store.queryReadings({ sensorId: s.id, from, to: t });
+        for (const r of rs) ingestOne(s, r, false);
+        restored += rs.length;
+      }
+      const every = deadMan.checkEveryMs(deps.registry.current.sensors.values());
+      timer = setInterval(tick, every);
+      timer.unref();
+      log.info({ restoredAlerts: alerts.active().length, restoredReadings: restored, deadManCheckMs: every }, 'rules engine ready');
     },
     handleReadings(readings) {
-      const registry = deps.registry.current;
+      const sensors = deps.registry.current.sensors;
       for (const r of readings) {
-        const sensor = registry.sensors.get(r.sensorId);
-        if (!sensor) continue;
-        const limits = deps.catalogue.limits(sensor.profileId, sensor.agent);
-        const { fired, calmRules } = checkInstant(sensor.agentDef, limits, r.valueStd);
-        const base = { sensorId: r.sensorId, enterpriseId: r.enterpriseId, gatewayId: r.gatewayId, agent: r.agent, townshipId: sensor.townshipId };
-        // Readings carry the sensor's clock; the alert lifecycle runs on the server clock.
-        if (fired) alerts.fire({ ...base, rule: fired.rule, level: fired.level, reason: fired.reason });
-        for (const rule of calmRules) alerts.calm(r.sensorId, rule);
+        const s = sensors.get(r.sensorId);
+        if (s) ingestOne(s, r, true);
+      }
+    },
+    handleRejections(rejections, ts) {
+      const sensors = deps.registry.current.sensors;
+      for (const rj of rejections) {
+        if (rj.code !== 'HW_ERR_OUT_OF_RANGE' || !rj.sensor) continue;
+        const s = sensors.get(rj.sensor);
+        if (s && faults.outOfRange(s.id, ts)) apply(s, 'fault-out-of-range', FAULT_LEVEL, { metric: 'sensor fault: out-of-range', value: 10, limit: 10, unit: 'readings', source: 'readings outside the instrument range, 10 within 10 min' });
       }
     },
     acknowledge: (alertId, by, note) => alerts.acknowledge(alertId, by, note),
     activeAlerts: () => alerts.active(),
+    exposure(sensorId) {
+      const s = deps.registry.current.sensors.get(sensorId);
+      const st = states.get(sensorId);
+      if (!s || !st) return undefined;
+      const t = Math.max(now(), st.window.lastTs);
+      const m = st.window.metrics(t);
+      const shift = shiftOf(s, t);
+      const noise = s.agentDef.kind === 'noise';
+      const out: SensorExposure = { sensorId, ...m };
+      if (noise) out.lex8h = 10 * Math.log10(Math.max(m.twa8h, 1e-12));
+      if (shift) out.shift = { ...shift, twa: st.window.dose(shift.startMs, t).dose / (8 * 3600_000) };
+      return out;
+    },
+    tick,
     flush: () => save(),
     async stop() {
+      if (timer) clearInterval(timer);
       await save();
     },
   };

@@ -73,16 +73,28 @@ describe('pipeline end to end (all-in-one + influxd)', () => {
 
     // Another township's enterprise (chem-dawu is in Dawu, Jiawang) goes over the H2S MAC: 20 ppm ≈ 28 mg/m3 > 10.
     await chem.publishAsync(topics.up('chem-dawu', 'gw1'), JSON.stringify({ ts: Date.now(), readings: [{ sensor: 'chem-dawu.h2s-1', value: 20, unit: 'ppm' }] }), { qos: 1 });
-    // The inspector's own cement plant: SO2 12 mg/m3 > PC-STEL 10 (GBZ 2.1-2019).
+    // The inspector's own cement plant: respirable cement dust 9 mg/m3 > 5 × PC-TWA 1.5 = 7.5
+    // (GBZ 2.1-2019 peak excursion, never above 5 × PC-TWA): red.
     const sentAt = Date.now();
-    await cement.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: sentAt, readings: [{ sensor: 'cement-liguo.so2-1', value: 12, unit: 'mg/m3' }] }), { qos: 1 });
+    await cement.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: sentAt, readings: [{ sensor: 'cement-liguo.dust-resp-1', value: 9, unit: 'mg/m3' }] }), { qos: 1 });
 
-    const mine = await waitFor(() => township.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'cement-liguo.so2-1'), { timeoutMs: 5000, what: 'the SO2 alert on the township socket' });
+    const mine = await waitFor(() => township.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'cement-liguo.dust-resp-1' && m.event.alert.rule === 'peak'), { timeoutMs: 5000, what: 'the dust alert on the township socket' });
     if (mine.type !== 'alert') throw new Error('unreachable');
     expect(mine.event.kind).toBe('raised');
-    expect(mine.event.alert.level).toBe('orange');
-    expect(mine.event.alert.reason).toMatchObject({ value: 12, limit: 10, unit: 'mg/m3' });
+    expect(mine.event.alert.level).toBe('red');
+    expect(mine.event.alert.reason).toMatchObject({ value: 9, limit: 7.5, unit: 'mg/m3' });
     expect(mine.receivedAt - sentAt).toBeLessThan(5000);
+
+    // SO2 12 mg/m3 is above PC-STEL 10 but a single reading is not a 15-min exposure:
+    // it raises the blue early warning, which says when the STEL would be passed.
+    const so2At = Date.now() + 1;
+    await cement.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: so2At, readings: [{ sensor: 'cement-liguo.so2-1', value: 12, unit: 'mg/m3' }] }), { qos: 1 });
+    const warn = await waitFor(() => township.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'cement-liguo.so2-1'), { timeoutMs: 5000, what: 'the SO2 early warning' });
+    if (warn.type !== 'alert') throw new Error('unreachable');
+    expect(warn.event.alert).toMatchObject({ level: 'blue', rule: 'forecast-stel', reason: { limit: 10, unit: 'mg/m3' } });
+    // 12 held: the 15-min mean passes 10 after 12.5 min (10 × 15 / 12), found on a 30-s grid.
+    expect(warn.event.alert.reason.expectedAt! - so2At).toBeGreaterThanOrEqual(12.5 * 60_000);
+    expect(warn.event.alert.reason.expectedAt! - so2At).toBeLessThanOrEqual(13 * 60_000);
 
     // The city regulator sees both, which proves the H2S alert was raised and pushed.
     await waitFor(() => city.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'chem-dawu.h2s-1'), { what: 'the H2S alert on the city socket' });
@@ -93,7 +105,7 @@ describe('pipeline end to end (all-in-one + influxd)', () => {
     // And the REST view agrees with the socket.
     const res = await fetch(`http://127.0.0.1:${hw.httpPort}/api/alerts?state=active`, { headers: { authorization: `Bearer ${await login(hw.httpPort, 'township')}` } });
     const alerts = (await res.json()) as { sensorId: string }[];
-    expect(alerts.map((a) => a.sensorId)).toContain('cement-liguo.so2-1');
+    expect(alerts.map((a) => a.sensorId)).toContain('cement-liguo.dust-resp-1');
     expect(alerts.map((a) => a.sensorId)).not.toContain('chem-dawu.h2s-1');
     township.close();
     city.close();

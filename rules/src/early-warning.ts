@@ -1,0 +1,86 @@
+import { linearRegression } from 'simple-statistics';
+import type { AgentLimits } from '../../core/src/agents.ts';
+import type { AlertReason } from '../../core/src/types.ts';
+
+/**
+ * Early warning (预测预警), the blue level:
+ * - end of shift: projected C_TWA = (dose so far in the shift + recent level × time
+ *   left) / 8 h (GBZ 2.1-2019 C_TWA with the shift divided by 8 h); warns when it will
+ *   pass PC-TWA;
+ * - trend: a least-squares line through the recent readings (simple-statistics); warns
+ *   when it crosses the MAC, or when the 15-min mean it implies crosses PC-STEL, within
+ *   the horizon. The warning states the projected value and when it is expected.
+ */
+export const HORIZON_MS = 15 * 60_000;
+
+export interface Forecast {
+  rule: 'forecast-twa' | 'forecast-stel' | 'forecast-mac';
+  reason: AlertReason;
+  /** When the limit is expected to be passed (ms since epoch). */
+  expectedAt: number;
+}
+
+export function projectShiftTwa(shiftDose: number, recentLevel: number, now: number, shiftEndMs: number): number {
+  return (shiftDose + recentLevel * Math.max(0, shiftEndMs - now)) / (8 * 3600_000);
+}
+
+/** Earliest time in (now, now + horizon] the fitted line reaches `limit`, or undefined. */
+export function timeToCross(points: readonly [ts: number, value: number][], limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
+  if (points.length < 5) return undefined;
+  const t0 = points[0]![0];
+  const { m, b } = linearRegression(points.map(([t, v]) => [(t - t0) / 60_000, v]));
+  if (!(m > 0)) return undefined;
+  const crossMin = (limit - b) / m;
+  const crossAt = t0 + crossMin * 60_000;
+  return crossAt > now && crossAt <= now + horizonMs ? Math.round(crossAt) : undefined;
+}
+
+/**
+ * Time at which the 15-min mean passes PC-STEL if the fitted trend continues, given the
+ * exposure already in the current 15-min window (`dose15`, value·ms).
+ */
+export function stelCross(points: readonly [number, number][], dose15: number, limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
+  if (points.length === 0) return undefined;
+  const t0 = points[0]![0];
+  // Too few points for a trend: assume the latest level persists.
+  const { m, b } = points.length >= 5 ? linearRegression(points.map(([t, v]) => [(t - t0) / 60_000, v])) : { m: 0, b: points.at(-1)![1] };
+  const level = (t: number) => Math.max(0, m * ((t - t0) / 60_000) + b);
+  const stepMs = 30_000;
+  // Slide forward: the window loses its oldest exposure (approximated as the current mean)
+  // and gains the trend's.
+  let windowDose = dose15;
+  const meanRate = dose15 / (15 * 60_000);
+  for (let t = now + stepMs; t <= now + horizonMs; t += stepMs) {
+    windowDose += level(t) * stepMs - meanRate * stepMs;
+    if (windowDose / (15 * 60_000) > limit) return t;
+  }
+  return undefined;
+}
+
+export function forecast(opts: {
+  limits: AgentLimits;
+  unit: string;
+  now: number;
+  recent: readonly [number, number][];
+  recentLevel: number;
+  dose15: number;
+  shift?: { dose: number; endMs: number };
+}): Forecast[] {
+  const { limits, unit, now } = opts;
+  const out: Forecast[] = [];
+  if (limits.pcTwa && opts.shift) {
+    const projected = projectShiftTwa(opts.shift.dose, opts.recentLevel, now, opts.shift.endMs);
+    if (projected > limits.pcTwa.value) {
+      out.push({ rule: 'forecast-twa', expectedAt: opts.shift.endMs, reason: { metric: 'projected end-of-shift C_TWA', value: projected, limit: limits.pcTwa.value, unit, source: limits.pcTwa.source, expectedAt: opts.shift.endMs } });
+    }
+  }
+  if (limits.pcStel) {
+    const at = stelCross(opts.recent, opts.dose15, limits.pcStel.value, now);
+    if (at !== undefined) out.push({ rule: 'forecast-stel', expectedAt: at, reason: { metric: 'projected C_STE (15 min)', value: limits.pcStel.value, limit: limits.pcStel.value, unit, source: limits.pcStel.source, expectedAt: at } });
+  }
+  if (limits.mac) {
+    const at = timeToCross(opts.recent, limits.mac.value, now);
+    if (at !== undefined) out.push({ rule: 'forecast-mac', expectedAt: at, reason: { metric: 'trend reaches MAC', value: limits.mac.value, limit: limits.mac.value, unit, source: limits.mac.source, expectedAt: at } });
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+import type { Agent, AgentLimits } from '../../core/src/agents.ts';
+import type { AlertLevel, AlertReason } from '../../core/src/types.ts';
+import type { WindowMetrics } from './window.ts';
+
+/**
+ * Alert levels (蓝/黄/橙/红), documented in README "Alert levels":
+ * - blue   (蓝) forecast: an exceedance is expected (early-warning.ts);
+ * - yellow (黄) at or above the action level, ½ OEL (GBZ 2.1-2019 action level, oel.md §A.1 [S]);
+ *               for noise LEX,8h ≥ 80 dB(A) (GBZ 188 surveillance threshold / EU 2003/10/EC lower action value);
+ * - orange (橙) above the OEL: C_TWA > PC-TWA, C_STE > PC-STEL, LEX,8h > 85 dB(A)
+ *               (GBZ 2.2-2007), a 15-min mean above 3 × PC-TWA for TWA-only agents
+ *               (GBZ 2.1-2019 peak excursion), radon mean above the reference level;
+ * - red    (红) above the MAC, or above 5 × PC-TWA for TWA-only agents, dusts included
+ *               (GBZ 2.1-2019 peak excursion, never > 5 × PC-TWA), or noise above 115 dB(A)
+ *               (GBZ/T 189.8-2007 Annex B).
+ * Each rule is its own alert key; a rule clears below CLEAR_FRACTION of its lowest
+ * trigger, after the engine's hold time.
+ */
+export const CLEAR_FRACTION = 0.9;
+export const NOISE_ACTION_DBA = 80;
+
+export interface Verdict {
+  rule: string;
+  /** undefined = calm (below the clear threshold); 'hold' = between clear and trigger. */
+  level: AlertLevel | 'hold' | undefined;
+  reason?: AlertReason;
+}
+
+const lg = (x: number) => 10 * Math.log10(Math.max(x, 1e-12));
+
+/** Level for a value against ordered thresholds, with the clear band below the lowest. */
+function grade(rule: string, value: number, steps: { at: number; level: AlertLevel; limit: number; metric: string; source: string; strict: boolean }[], unit: string): Verdict {
+  for (const s of steps) {
+    if (s.strict ? value > s.at : value >= s.at) return { rule, level: s.level, reason: { metric: s.metric, value, limit: s.limit, unit, source: s.source } };
+  }
+  const lowest = Math.min(...steps.map((s) => s.at));
+  return { rule, level: value < lowest * CLEAR_FRACTION ? undefined : 'hold' };
+}
+
+/** All rule verdicts for one sensor after a reading. `m` holds energy means for noise. */
+export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number): Verdict[] {
+  if (!limits) return [];
+  const out: Verdict[] = [];
+  const unit = agent.unit;
+  if (agent.kind === 'noise') {
+    const lex = lg(m.twa8h);
+    const lexLimit = limits.lex8h?.value ?? 85;
+    const src = limits.lex8h?.source ?? 'GBZ 2.2-2007';
+    out.push(grade('lex8h', lex, [
+      { at: lexLimit, level: 'orange', limit: lexLimit, metric: 'LEX,8h', source: src, strict: true },
+      { at: NOISE_ACTION_DBA, level: 'yellow', limit: NOISE_ACTION_DBA, metric: 'LEX,8h', source: `action level 80 dB(A) (GBZ 188 / EU 2003/10/EC); ${src}`, strict: false },
+    ], unit));
+    if (limits.mac) out.push(grade('mac', reading, [{ at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'LAeq,short', source: limits.mac.source, strict: true }], unit));
+    return out;
+  }
+  if (agent.kind === 'radon') {
+    const ref = limits.reference;
+    if (!ref) return out;
+    // Running mean over the measured time (radon limits are annual means: never a spot value).
+    const mean = m.coverage8h > 0 ? m.twa8h / m.coverage8h : 0;
+    out.push(grade('radon-mean', mean, [
+      { at: ref.value, level: 'orange', limit: ref.value, metric: 'running mean', source: ref.source, strict: true },
+      { at: ref.value / 2, level: 'yellow', limit: ref.value / 2, metric: 'running mean', source: `½ reference level; ${ref.source}`, strict: false },
+    ], unit));
+    return out;
+  }
+  if (limits.mac) {
+    out.push(grade('mac', reading, [
+      { at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'concentration', source: limits.mac.source, strict: true },
+      { at: limits.mac.value / 2, level: 'yellow', limit: limits.mac.value / 2, metric: 'concentration', source: `action level ½ MAC; ${limits.mac.source}`, strict: false },
+    ], unit));
+  }
+  if (limits.pcTwa) {
+    const t = limits.pcTwa;
+    out.push(grade('twa', m.twa8h, [
+      { at: t.value, level: 'orange', limit: t.value, metric: 'C_TWA (8 h)', source: t.source, strict: true },
+      { at: t.value / 2, level: 'yellow', limit: t.value / 2, metric: 'C_TWA (8 h)', source: `action level ½ PC-TWA; ${t.source}`, strict: false },
+    ], unit));
+    if (!limits.pcStel && !limits.mac) {
+      const pe = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${t.source}`;
+      out.push(grade('peak', reading, [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }], unit));
+      out.push(grade('excursion', m.stel15, [{ at: 3 * t.value, level: 'orange', limit: 3 * t.value, metric: '15-min mean (3 × PC-TWA)', source: pe, strict: true }], unit));
+    }
+  }
+  if (limits.pcStel) {
+    out.push(grade('stel', m.stel15, [{ at: limits.pcStel.value, level: 'orange', limit: limits.pcStel.value, metric: 'C_STE (15 min)', source: limits.pcStel.source, strict: true }], unit));
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+/** Shift calendar: which shift window contains `now`, in the enterprise's time zone. */
+export interface ShiftDef {
+  name: string;
+  start: string; // HH:MM local
+  hours: number;
+}
+
+export interface ShiftWindow {
+  name: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** Offset of `timeZone` from UTC at `ms`, in ms (Asia/Shanghai: +8 h, no DST). */
+export function tzOffsetMs(timeZone: string, ms: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The shift that contains `now` (shifts may cross midnight), or undefined between shifts. */
+export function currentShift(shifts: readonly ShiftDef[], timeZone: string, now: number): ShiftWindow | undefined {
+  const offset = tzOffsetMs(timeZone, now);
+  const localMidnight = Math.floor((now + offset) / 86_400_000) * 86_400_000 - offset;
+  for (const s of shifts) {
+    const [h, m] = s.start.split(':').map(Number) as [number, number];
+    for (const dayBack of [0, 1]) {
+      const startMs = localMidnight - dayBack * 86_400_000 + (h * 60 + m) * 60_000;
+      const endMs = startMs + s.hours * 3600_000;
+      if (now >= startMs && now < endMs) return { name: s.name, startMs, endMs };
+    }
+  }
+  return undefined;
+}
