@@ -30,6 +30,8 @@ export function createAlertManager(opts: AlertManagerOptions) {
   const active = new Map<string, Alert>();
   /** When the condition first went calm, per key (for the clear hold). */
   const calmSince = new Map<string, number>();
+  /** When the condition first dropped to a lower level, per key (de-escalation waits for the hold too). */
+  const lowerSince = new Map<string, { level: AlertLevel; since: number }>();
   const key = (sensorId: string, rule: string) => `${sensorId}\0${rule}`;
 
   const emit = (alert: Alert, kind: AlertEventKind, extra: { by?: string; note?: string } = {}) => {
@@ -53,10 +55,19 @@ export function createAlertManager(opts: AlertManagerOptions) {
         return emit(alert, 'raised');
       }
       if (cur.level === t.level) {
-        if (t.reason.value > cur.reason.value && rank(t.level) === rank(cur.level)) cur.reason = t.reason; // keep the worst value seen, silently
+        lowerSince.delete(k);
+        if (t.reason.value > cur.reason.value) cur.reason = t.reason; // keep the worst value seen, silently
         return undefined;
       }
-      const kind = rank(t.level) > rank(cur.level) ? 'escalated' : 'deescalated';
+      const up = rank(t.level) > rank(cur.level);
+      if (!up) {
+        // Lower for less than the hold time: keep the level (no flapping between levels).
+        const low = lowerSince.get(k);
+        if (!low || rank(t.level) > rank(low.level)) lowerSince.set(k, { level: t.level, since: low?.since ?? at });
+        if (at - (low?.since ?? at) < opts.clearHoldMs) return undefined;
+      }
+      lowerSince.delete(k);
+      const kind = up ? 'escalated' : 'deescalated';
       cur.level = t.level;
       cur.reason = t.reason;
       cur.updatedAt = at;
@@ -67,6 +78,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
     hold(sensorId: string, rule: string) {
       calmSince.delete(key(sensorId, rule));
     },
+
 
     isActive: (sensorId: string, rule: string) => active.has(key(sensorId, rule)),
 
@@ -95,6 +107,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       if (at - since < opts.clearHoldMs) return undefined;
       active.delete(k);
       calmSince.delete(k);
+      lowerSince.delete(k);
       cur.state = 'cleared';
       cur.updatedAt = at;
       return emit(cur, 'cleared');

@@ -19,8 +19,9 @@ export interface RulesConfig {
   /** Dead-man timeout = factor × the sensor's reporting interval. */
   deadManFactor?: number;
   deadManMinMs?: number;
-  /** A reading holds at most this many reporting intervals (gaps are not filled). */
+  /** A reading holds at most this many reporting intervals, and at least `minHoldMs` (gaps beyond are not filled). */
   maxHoldIntervals?: number;
+  minHoldMs?: number;
   /** How far back state is rebuilt from the store at start, ms. */
   restoreMs?: number;
 }
@@ -108,7 +109,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
 
   const stateOf = (s: SensorEntry): SensorState => {
     let st = states.get(s.id);
-    if (!st) states.set(s.id, (st = { window: new ExposureWindow((config.maxHoldIntervals ?? 3) * s.intervalS * 1000), recent: [] }));
+    if (!st) states.set(s.id, (st = { window: new ExposureWindow(Math.max((config.maxHoldIntervals ?? 3) * s.intervalS * 1000, config.minHoldMs ?? 60_000)), recent: [] }));
     return st;
   };
   // Noise is averaged as energy (10^(L/10)), GBZ 2.2-2007 / ISO 9612 equal-energy rule.

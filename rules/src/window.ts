@@ -9,8 +9,8 @@
  * - `twa8h`: GBZ 2.1-2019 §3 / GBZ/T 300 (C_TWA = ΣCiTi / 8 h): the exposure of the last
  *   8 h divided by 8 h, so uncovered time counts as unexposed, as the standard divides a
  *   shorter shift by 8 h too. `coverage8h` says how much of the 8 h was measured.
- * - `stel15`: GBZ 2.1-2019 (C_STE = ΣCiTi / 15 min) over the current minute and the 14
- *   before it (one-minute resolution), divided by 15 min.
+ * - `stel15`: GBZ 2.1-2019 (C_STE = ΣCiTi / 15 min) over the last 15 min.
+ * Both windows end at `now`; the oldest minute bucket is counted pro rata.
  * - `dose(from, to)`: ΣCiTi inside a shift, for the per-shift TWA and the forecast.
  * For noise the caller adds 10^(L/10) (equal energy) and takes 10·lg of the mean.
  */
@@ -105,16 +105,23 @@ export class ExposureWindow {
     let dose15 = dose8;
     let cov15 = cov8;
     let max15 = this.lastTs >= 0 && now - this.lastTs <= FIFTEEN_MIN_MS ? this.last : 0;
-    for (let k = 0; k < EIGHT_H_MS / BUCKET_MS; k++) {
+    // The window is (now − 8 h, now]: whole buckets back to 8 h, and the share of the
+    // oldest bucket that still falls inside it (exposure assumed even within a minute).
+    const partial = 1 - (now - nowMinute * BUCKET_MS) / BUCKET_MS;
+    const n8 = EIGHT_H_MS / BUCKET_MS;
+    const n15 = FIFTEEN_MIN_MS / BUCKET_MS;
+    for (let k = 0; k <= n8; k++) {
       const minute = nowMinute - k;
       const i = ((minute % BUCKETS) + BUCKETS) % BUCKETS;
       if (this.minuteOf[i] !== minute) continue;
-      dose8 += this.sum[i]!;
-      cov8 += this.covered[i]!;
-      if (k < 15) {
-        dose15 += this.sum[i]!;
-        cov15 += this.covered[i]!;
-        if (this.peak[i]! > max15) max15 = this.peak[i]!;
+      const w8 = k < n8 ? 1 : partial;
+      dose8 += w8 * this.sum[i]!;
+      cov8 += w8 * this.covered[i]!;
+      if (k <= n15) {
+        const w15 = k < n15 ? 1 : partial;
+        dose15 += w15 * this.sum[i]!;
+        cov15 += w15 * this.covered[i]!;
+        if (k < n15 && this.peak[i]! > max15) max15 = this.peak[i]!;
       }
     }
     return {
