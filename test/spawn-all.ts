@@ -41,7 +41,11 @@ export async function spawnAll(env: Record<string, string> = {}, nodeArgs: strin
     child.once('exit', (code) => reject(new Error(`hazardwatch exited with ${code} before ready:\n${stderr}\n${logs.join('\n')}`)));
     setTimeout(() => reject(new Error(`hazardwatch not ready after 60 s:\n${stderr}`)), 60_000).unref();
   });
-  const { mqttPort, httpPort } = await ready;
+  const { mqttPort, httpPort } = await ready.catch((err: Error) => {
+    // Never leave a half-started process behind.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  });
   return {
     child, mqttPort, httpPort, dataDir, logs,
     async stop(signal = 'SIGTERM') {
