@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { existsSync } from 'node:fs';
 import { createBroker } from '../broker/src/broker.ts';
 import { buildApp } from '../api/src/app.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
@@ -13,7 +12,8 @@ import { createStore } from '../core/src/store/index.ts';
 import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createRulesEngine } from '../rules/src/engine.ts';
-import { createGatewaySim, type GatewaySim } from '../simulators/src/gateway-sim.ts';
+import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
+import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 
 export interface RunningAll {
   mqttPort: number;
@@ -81,33 +81,20 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   };
   process.on('SIGHUP', onHup);
 
-  const sims: GatewaySim[] = [];
-  let incidentTimer: NodeJS.Timeout | undefined;
-  if (config.simulate.enabled && existsSync(config.simulate.credentials)) {
-    const creds = (parseYaml(readFileSync(config.simulate.credentials, 'utf8')) as { gateways?: Record<string, string> }).gateways ?? {};
-    const url = `mqtt://127.0.0.1:${broker.port()}`;
-    for (const [key, gw] of registry.current.gateways) {
-      const secret = creds[key];
-      if (!secret) continue;
-      const sensors = [...registry.current.sensors.values()].filter((s) => s.enterpriseId === gw.enterpriseId && s.gatewayId === gw.id);
-      sims.push(createGatewaySim({ url, enterpriseId: gw.enterpriseId, gatewayId: gw.id, secret, sensors, intervalMs: config.simulate.intervalMs, catalogue, logger }));
-    }
-    await Promise.all(sims.map((s) => s.start()));
-    if (config.simulate.incidentEveryS > 0 && sims.length) {
-      const fire = () => sims[Math.floor(Math.random() * sims.length)]!.incident();
-      setTimeout(fire, 5000).unref();
-      incidentTimer = setInterval(fire, config.simulate.incidentEveryS * 1000);
-    }
-  }
+  const fleet = config.simulate.enabled && existsSync(config.simulate.credentials)
+    ? createFleet(registry.current, readCredentials(config.simulate.credentials), catalogue, logger, {
+      url: `mqtt://127.0.0.1:${broker.port()}`, intervalMs: config.simulate.intervalMs, incidentEveryS: config.simulate.incidentEveryS,
+    })
+    : undefined;
+  await fleet?.start();
 
   return {
     mqttPort: broker.port(),
     httpPort,
-    sims,
+    sims: fleet?.sims ?? [],
     async stop() {
       process.off('SIGHUP', onHup);
-      if (incidentTimer) clearInterval(incidentTimer);
-      await Promise.all(sims.map((s) => s.stop()));
+      await fleet?.stop();
       await api.app.close();
       await ingest.stop();
       await rules.stop();

@@ -65,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'simulate': {
       const run = { ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
       const running = await run(config, logger, rest);
+      if (running.done) return 0;
       logger.child({}, { level: 'info' }).info(running.describe, 'ready');
       const shutdown = async (signal: string) => {
         logger.info({ signal }, 'stopping');

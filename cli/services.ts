@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { existsSync } from 'node:fs';
 import { buildApp } from '../api/src/app.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
 import { createMqttBus, type MessageBus } from '../core/src/bus.ts';
@@ -16,12 +15,16 @@ import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
 import { parseShard } from '../ingest/src/shard.ts';
 import { createRulesEngine } from '../rules/src/engine.ts';
-import { createGatewaySim, type GatewaySim } from '../simulators/src/gateway-sim.ts';
+import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
+import { parseFaults } from '../simulators/src/faults.ts';
+import { generateRegistry } from '../simulators/src/generate.ts';
 
 /** A running service: what `hazardwatch <service>` keeps alive until SIGTERM. */
 export interface Running {
   describe: Record<string, unknown>;
   stop(): Promise<void>;
+  /** A one-shot command that has finished (nothing to keep alive). */
+  done?: boolean;
 }
 
 /** Internal commands from the API to the rules engine (separate-process mode). */
@@ -135,26 +138,39 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
   };
 }
 
-/** `hazardwatch simulate [--url mqtt://host:port]`: the registry's gateways with the demo credentials. */
+const flag = (args: string[], name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+/**
+ * `hazardwatch simulate [--url mqtt://host:port] [--credentials file] [--faults dropout=0.01,...]
+ *  [--interval ms] [--duration s]`: the registry's gateways, simulated.
+ * `hazardwatch simulate generate --gateways N --sensors M --out DIR`: a registry and credentials for load tests.
+ */
 export async function runSimulate(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
-  const { catalogue, registry } = common(config);
-  const url = args.includes('--url') ? args[args.indexOf('--url') + 1]! : `mqtt://127.0.0.1:${config.mqtt.port}`;
-  if (!existsSync(config.simulate.credentials)) throw new HwError('HW_ERR_CONFIG', `HW_SIMULATE_CREDENTIALS: ${config.simulate.credentials} not found`);
-  const creds = (parseYaml(readFileSync(config.simulate.credentials, 'utf8')) as { gateways?: Record<string, string> }).gateways ?? {};
-  const sims: GatewaySim[] = [];
-  for (const [key, gw] of registry.current.gateways) {
-    const secret = creds[key];
-    if (!secret) continue;
-    const sensors = [...registry.current.sensors.values()].filter((s) => s.enterpriseId === gw.enterpriseId && s.gatewayId === gw.id);
-    sims.push(createGatewaySim({ url, enterpriseId: gw.enterpriseId, gatewayId: gw.id, secret, sensors, intervalMs: config.simulate.intervalMs, catalogue, logger }));
+  if (args[0] === 'generate') {
+    const gateways = Number(flag(args, '--gateways') ?? 100);
+    const sensors = Number(flag(args, '--sensors') ?? 10);
+    const outDir = flag(args, '--out') ?? 'data/sim';
+    if (!(gateways >= 1 && sensors >= 1)) throw new HwError('HW_ERR_CONFIG', '--gateways and --sensors must be positive integers');
+    const out = await generateRegistry({ gateways, sensors, outDir });
+    process.stderr.write(`wrote ${out.registry} and ${out.credentials}\nrun: HW_REGISTRY=${out.registry} HW_SIMULATE_ENABLED=false npm start\nthen: HW_REGISTRY=${out.registry} npx hazardwatch simulate --credentials ${out.credentials}\n`);
+    return { describe: { service: 'simulate generate', ...out }, stop: async () => {}, done: true };
   }
-  await Promise.all(sims.map((s) => s.start()));
-  const timer = config.simulate.incidentEveryS > 0 ? setInterval(() => sims[Math.floor(Math.random() * sims.length)]?.incident(), config.simulate.incidentEveryS * 1000) : undefined;
+  const { catalogue, registry } = common(config);
+  const url = flag(args, '--url') ?? `mqtt://127.0.0.1:${config.mqtt.port}`;
+  const credentialsPath = flag(args, '--credentials') ?? config.simulate.credentials;
+  if (!existsSync(credentialsPath)) throw new HwError('HW_ERR_CONFIG', `simulator credentials ${credentialsPath} not found (--credentials or HW_SIMULATE_CREDENTIALS)`);
+  const fleet = createFleet(registry.current, readCredentials(credentialsPath), catalogue, logger, {
+    url,
+    intervalMs: Number(flag(args, '--interval') ?? config.simulate.intervalMs),
+    incidentEveryS: config.simulate.incidentEveryS,
+    faults: flag(args, '--faults') ? parseFaults(flag(args, '--faults')!) : undefined,
+    progress: process.stderr,
+  });
+  await fleet.start();
+  const durationS = Number(flag(args, '--duration') ?? 0);
+  if (durationS > 0) setTimeout(() => process.kill(process.pid, 'SIGTERM'), durationS * 1000).unref();
   return {
-    describe: { service: 'simulate', url, gateways: sims.length },
-    async stop() {
-      if (timer) clearInterval(timer);
-      await Promise.all(sims.map((s) => s.stop()));
-    },
+    describe: { service: 'simulate', url, gateways: fleet.sims.length },
+    stop: () => fleet.stop(),
   };
 }

@@ -10,7 +10,7 @@ import { createDeadMan } from './dead-man.ts';
 import { forecast } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
-import { currentShift } from './shifts.ts';
+import { currentShift } from '../../core/src/shifts.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
 
 export interface RulesConfig {
