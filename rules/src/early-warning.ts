@@ -12,6 +12,23 @@ import type { AlertReason } from '../../core/src/types.ts';
  *   the horizon. The warning states the projected value and when it is expected.
  */
 export const HORIZON_MS = 15 * 60_000;
+/** A trend is fitted only over at least this span and this many points, and is never
+ * extrapolated further than TREND_REACH × the span it was fitted on. */
+export const MIN_TREND_SPAN_MS = 120_000;
+export const MIN_TREND_POINTS = 10;
+export const TREND_REACH = 3;
+
+/** The line through the recent points, or a flat line at their mean when they are too few to trust a slope. */
+function fit(points: readonly [number, number][], now: number, horizonMs: number): { t0: number; m: number; b: number; horizonMs: number } {
+  const t0 = points[0]![0];
+  const span = points.at(-1)![0] - t0;
+  if (points.length >= MIN_TREND_POINTS && span >= MIN_TREND_SPAN_MS) {
+    const { m, b } = linearRegression(points.map(([t, v]) => [(t - t0) / 60_000, v]));
+    return { t0, m, b, horizonMs: Math.min(horizonMs, TREND_REACH * span) };
+  }
+  const mean = points.reduce((a, [, v]) => a + v, 0) / points.length;
+  return { t0, m: 0, b: mean, horizonMs };
+}
 
 export interface Forecast {
   rule: 'forecast-twa' | 'forecast-stel' | 'forecast-mac';
@@ -26,13 +43,11 @@ export function projectShiftTwa(shiftDose: number, recentLevel: number, now: num
 
 /** Earliest time in (now, now + horizon] the fitted line reaches `limit`, or undefined. */
 export function timeToCross(points: readonly [ts: number, value: number][], limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
-  if (points.length < 5) return undefined;
-  const t0 = points[0]![0];
-  const { m, b } = linearRegression(points.map(([t, v]) => [(t - t0) / 60_000, v]));
-  if (!(m > 0)) return undefined;
-  const crossMin = (limit - b) / m;
-  const crossAt = t0 + crossMin * 60_000;
-  return crossAt > now && crossAt <= now + horizonMs ? Math.round(crossAt) : undefined;
+  if (points.length === 0) return undefined;
+  const f = fit(points, now, horizonMs);
+  if (!(f.m > 0)) return undefined;
+  const crossAt = f.t0 + ((limit - f.b) / f.m) * 60_000;
+  return crossAt > now && crossAt <= now + f.horizonMs ? Math.round(crossAt) : undefined;
 }
 
 /**
@@ -41,16 +56,14 @@ export function timeToCross(points: readonly [ts: number, value: number][], limi
  */
 export function stelCross(points: readonly [number, number][], dose15: number, limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
   if (points.length === 0) return undefined;
-  const t0 = points[0]![0];
-  // Too few points for a trend: assume the latest level persists.
-  const { m, b } = points.length >= 5 ? linearRegression(points.map(([t, v]) => [(t - t0) / 60_000, v])) : { m: 0, b: points.at(-1)![1] };
+  const { t0, m, b, horizonMs: reach } = fit(points, now, horizonMs);
   const level = (t: number) => Math.max(0, m * ((t - t0) / 60_000) + b);
   const stepMs = 30_000;
   // Slide forward: the window loses its oldest exposure (approximated as the current mean)
   // and gains the trend's.
   let windowDose = dose15;
   const meanRate = dose15 / (15 * 60_000);
-  for (let t = now + stepMs; t <= now + horizonMs; t += stepMs) {
+  for (let t = now + stepMs; t <= now + reach; t += stepMs) {
     windowDose += level(t) * stepMs - meanRate * stepMs;
     if (windowDose / (15 * 60_000) > limit) return t;
   }
