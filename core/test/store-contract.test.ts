@@ -74,6 +74,18 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect((await store.queryAlertEvents({ since: T0 + 1 })).some((e) => e.alertId === id && e.kind === 'raised')).toBe(false);
     });
 
+    it('stores per-minute exposure metrics and reads them back, optional fields included', async () => {
+      await store.writeExposure([
+        { sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', ts: T0, twa8h: 1e8, stel15: 2e8, coverage8h: 0.5, lex8h: 80 },
+        { sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', ts: T0 + 60_000, twa8h: 1.2e8, stel15: 2e8, coverage8h: 0.52, lex8h: 80.8, shiftTwa: 1.1e8 },
+        { sensorId: 'g1', enterpriseId: 'e1', agent: 'gas.co', ts: T0, twa8h: 12.5, stel15: 20, coverage8h: 1 },
+      ]);
+      const n = await store.queryExposure({ sensorId: 'n1', from: T0, to: T0 + 60_000 });
+      expect(n.map((p) => [p.ts, p.lex8h, p.shiftTwa])).toEqual([[T0, 80, undefined], [T0 + 60_000, 80.8, 1.1e8]]);
+      const g = await store.queryExposure({ sensorId: 'g1', from: T0, to: T0 });
+      expect(g).toEqual([{ sensorId: 'g1', enterpriseId: 'e1', agent: 'gas.co', ts: T0, twa8h: 12.5, stel15: 20, coverage8h: 1 }]);
+    });
+
     it('reports health', async () => {
       expect((await store.health()).ok).toBe(true);
     });

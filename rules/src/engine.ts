@@ -3,7 +3,7 @@ import type { Rejection } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder, SensorEntry } from '../../core/src/registry.ts';
-import type { Store } from '../../core/src/store/store.ts';
+import type { ExposurePoint, Store } from '../../core/src/store/store.ts';
 import type { Alert, AlertEvent, AlertLevel, AlertReason, Reading } from '../../core/src/types.ts';
 import { createAlertManager } from './alert-manager.ts';
 import { createDeadMan } from './dead-man.ts';
@@ -163,8 +163,30 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     source: f === 'flatline' ? '30 identical readings over ≥ 10 min' : `${f} readings, 10 within 10 min`,
   });
 
+  let lastSnapshotMinute = Math.floor(now() / 60_000);
+  /** Each minute: every active sensor's metrics to the store (measurement `exposure`), for history and audit. */
+  function snapshot(t: number) {
+    const minute = Math.floor(t / 60_000);
+    if (minute === lastSnapshotMinute) return;
+    lastSnapshotMinute = minute;
+    const at = minute * 60_000;
+    const points: ExposurePoint[] = [];
+    for (const [id, st] of states) {
+      if (st.window.lastTs < at - 8 * 3600_000) continue;
+      const x = this_.exposure(id);
+      const s = deps.registry.current.sensors.get(id);
+      if (!x || !s) continue;
+      const p: ExposurePoint = { sensorId: id, enterpriseId: s.enterpriseId, agent: s.agent, ts: at, twa8h: x.twa8h, stel15: x.stel15, coverage8h: x.coverage8h };
+      if (x.lex8h !== undefined) p.lex8h = x.lex8h;
+      if (x.shift) p.shiftTwa = x.shift.twa;
+      points.push(p);
+    }
+    if (points.length) deps.store.writeExposure(points).catch((err: Error) => log.warn({ err: err.message, points: points.length }, 'exposure snapshot not stored'));
+  }
+
   function tick() {
     const t = now();
+    snapshot(t);
     const sensors = deps.registry.current.sensors;
     const { silent, alive } = deadMan.check(sensors.values(), t);
     for (const q of silent) {
@@ -178,7 +200,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     for (const id of alive) alerts.clearNow(id, 'dead-man', t);
   }
 
-  return {
+  const this_: RulesEngine = {
     async start() {
       const t = now();
       const events = await deps.store.queryAlertEvents({ since: t - 30 * 24 * 3600_000 });
@@ -233,4 +255,5 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       await save();
     },
   };
+  return this_;
 }

@@ -54,13 +54,20 @@ describe('rules engine (injected clock, real SQLite store)', () => {
   };
   const of = (rule: string, sensorId?: string) => events.filter((e) => e.alert.rule === rule && (!sensorId || e.alert.sensorId === sensorId));
 
-  it('a constant exposure over 8 h gives a TWA equal to it (GBZ 2.1 C_TWA = ΣCiTi / 8 h)', () => {
+  it('a constant exposure over 8 h gives a TWA equal to it (GBZ 2.1 C_TWA = ΣCiTi / 8 h), and the minute snapshot stores it', async () => {
     const id = 'chem-dawu.toluene-1';
     feed(id, T0, 8 * 60 + 1, 60_000, () => 30);
     const x = engine.exposure(id)!;
     expect(x.twa8h).toBeCloseTo(30, 6);
     expect(x.coverage8h).toBeCloseTo(1, 6);
     expect(x.stel15).toBeCloseTo(30, 6);
+    clock += 60_000;
+    engine.tick();
+    await new Promise((r) => setTimeout(r, 10));
+    const history = await store.queryExposure({ sensorId: id, from: T0, to: clock });
+    expect(history).toHaveLength(1);
+    expect(history[0]!.ts % 60_000).toBe(0);
+    expect(history[0]!.stel15).toBeCloseTo(30, 6);
   });
 
   it('counts gaps as unexposed and reports coverage, never carrying a value forward (4 h at 40 then silence → ~20)', () => {

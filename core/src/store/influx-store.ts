@@ -1,8 +1,8 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { alertEventLine, readingLine } from './line-protocol.ts';
-import type { AggregatePoint, AggregateQuery, ReadingQuery, Store, StoredReading } from './store.ts';
+import { alertEventLine, exposureLine, readingLine } from './line-protocol.ts';
+import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -150,6 +150,16 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     },
     writeReadings: (readings) => writeLines(readings.map(readingLine)),
     writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
+    writeExposure: (points) => writeLines(points.map(exposureLine)),
+    async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
+      const res = await influxql(`SELECT twa8h, stel15, coverage8h, lex8h, shift_twa, enterprise, agent FROM exposure WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${Math.floor(limit)}` : ''}`);
+      return rows(res).map((r) => {
+        const p: ExposurePoint = { sensorId, enterpriseId: r.enterprise as string, agent: r.agent as string, ts: r.time as number, twa8h: r.twa8h as number, stel15: r.stel15 as number, coverage8h: r.coverage8h as number };
+        if (r.lex8h !== null && r.lex8h !== undefined) p.lex8h = r.lex8h as number;
+        if (r.shift_twa !== null && r.shift_twa !== undefined) p.shiftTwa = r.shift_twa as number;
+        return p;
+      });
+    },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
       const res = await influxql(`SELECT value, value_std, unit FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${Math.floor(limit)}` : ''}`);
       return rows(res).map((r) => ({ sensorId, ts: r.time as number, value: r.value as number, unit: r.unit as string, valueStd: r.value_std as number }));

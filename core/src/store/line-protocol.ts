@@ -1,4 +1,5 @@
 import type { AlertEvent, Reading } from '../types.ts';
+import type { ExposurePoint } from './store.ts';
 
 // InfluxDB line protocol escaping: tag keys/values escape comma, equals and space;
 // string field values escape backslash and double quote.
@@ -17,4 +18,11 @@ export function readingLine(r: Reading): string {
 export function alertEventLine(e: AlertEvent): string {
   const a = e.alert;
   return `alert_event,alert=${escTag(e.alertId)},kind=${e.kind},enterprise=${escTag(a.enterpriseId)},sensor=${escTag(a.sensorId)} level="${a.level}",state="${a.state}",json="${escStr(JSON.stringify(e))}" ${e.ts}`;
+}
+
+export function exposureLine(p: ExposurePoint): string {
+  let fields = `twa8h=${p.twa8h},stel15=${p.stel15},coverage8h=${p.coverage8h}`;
+  if (p.lex8h !== undefined) fields += `,lex8h=${p.lex8h}`;
+  if (p.shiftTwa !== undefined) fields += `,shift_twa=${p.shiftTwa}`;
+  return `exposure,agent=${escTag(p.agent)},enterprise=${escTag(p.enterpriseId)},sensor=${escTag(p.sensorId)} ${fields} ${p.ts}`;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import type { AggregatePoint, AggregateQuery, ReadingQuery, Store, StoredReading } from './store.ts';
+import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
@@ -16,6 +16,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
   let insertEvent: Database.Statement | undefined;
   let writeMany: ((rs: readonly Reading[]) => void) | undefined;
   let writeEvents: ((es: readonly AlertEvent[]) => void) | undefined;
+  let writeExposures: ((ps: readonly ExposurePoint[]) => void) | undefined;
 
   const open = () => {
     if (!db) throw new Error('sqlite store not started');
@@ -41,6 +42,10 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
           alert TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, json TEXT NOT NULL,
           PRIMARY KEY (alert, kind, ts));
         CREATE INDEX IF NOT EXISTS alert_event_ts ON alert_event (ts);
+        CREATE TABLE IF NOT EXISTS exposure (
+          sensor TEXT NOT NULL, ts INTEGER NOT NULL, enterprise TEXT NOT NULL, agent TEXT NOT NULL,
+          twa8h REAL NOT NULL, stel15 REAL NOT NULL, coverage8h REAL NOT NULL, lex8h REAL, shift_twa REAL,
+          PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
       `);
       // Last write wins for the same identity, as in InfluxDB.
       insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -51,6 +56,10 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       writeEvents = db.transaction((es: readonly AlertEvent[]) => {
         for (const e of es) insertEvent!.run(e.alertId, e.kind, e.ts, JSON.stringify(e));
       });
+      const insertExposure = db.prepare('INSERT OR REPLACE INTO exposure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      writeExposures = db.transaction((ps: readonly ExposurePoint[]) => {
+        for (const p of ps) insertExposure.run(p.sensorId, p.ts, p.enterpriseId, p.agent, p.twa8h, p.stel15, p.coverage8h, p.lex8h ?? null, p.shiftTwa ?? null);
+      });
       log.info({ path }, 'embedded store ready');
     },
     async writeReadings(readings) {
@@ -60,6 +69,21 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     async writeAlertEvents(events) {
       open();
       writeEvents!(events);
+    },
+    async writeExposure(points) {
+      open();
+      writeExposures!(points);
+    },
+    async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
+      const rows = open()
+        .prepare(`SELECT sensor, ts, enterprise, agent, twa8h, stel15, coverage8h, lex8h, shift_twa FROM exposure WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
+        .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as { sensor: string; ts: number; enterprise: string; agent: string; twa8h: number; stel15: number; coverage8h: number; lex8h: number | null; shift_twa: number | null }[];
+      return rows.map((r) => {
+        const p: ExposurePoint = { sensorId: r.sensor, enterpriseId: r.enterprise, agent: r.agent, ts: r.ts, twa8h: r.twa8h, stel15: r.stel15, coverage8h: r.coverage8h };
+        if (r.lex8h !== null) p.lex8h = r.lex8h;
+        if (r.shift_twa !== null) p.shiftTwa = r.shift_twa;
+        return p;
+      });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
       const rows = open()

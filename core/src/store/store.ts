@@ -26,6 +26,21 @@ export interface AggregatePoint {
   value: number | null;
 }
 
+/** Per-sensor exposure metrics, written each minute by the rules engine (measurement `exposure`). */
+export interface ExposurePoint {
+  sensorId: string;
+  enterpriseId: string;
+  agent: string;
+  ts: number;
+  twa8h: number;
+  stel15: number;
+  coverage8h: number;
+  /** Noise only: LEX,8h in dB(A). */
+  lex8h?: number;
+  /** Per-shift TWA so far, when a shift is on. */
+  shiftTwa?: number;
+}
+
 /**
  * The time-series store. InfluxDB is the system of record; the embedded store (SQLite)
  * has the same interface so that `npm start` needs no infrastructure. One contract test
@@ -40,6 +55,8 @@ export interface Store {
   /** Resolves once the readings are durable in the store; rejects if they are not. */
   writeReadings(readings: readonly Reading[]): Promise<void>;
   writeAlertEvents(events: readonly AlertEvent[]): Promise<void>;
+  writeExposure(points: readonly ExposurePoint[]): Promise<void>;
+  queryExposure(q: ReadingQuery): Promise<ExposurePoint[]>;
   queryReadings(q: ReadingQuery): Promise<StoredReading[]>;
   aggregateReadings(q: AggregateQuery): Promise<AggregatePoint[]>;
   /** Alert events in time order, optionally since a time (ms). */
