@@ -21,6 +21,7 @@ import { freePort, waitFor } from '../test/ports.ts';
 import { spawnAll } from '../test/spawn-all.ts';
 import { login, openSocket } from '../test/clients.ts';
 import { updateBenchmarks } from './report.ts';
+import { benchRules } from './rules.ts';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -123,6 +124,10 @@ async function phase(name: string, spec: { durationS: number; rate: number; read
   return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), sustainedReadingsPerSec, lagMs, lost };
 }
 
+log('rules engine: 10,000 sensors in process');
+const rulesResult = await benchRules(QUICK);
+log(`rules: ${rulesResult.evalsPerSec} evaluations/s, ${(rulesResult.heapBytesPerSensor / 1024).toFixed(1)} KiB heap per sensor`);
+
 log('warm-up');
 await phase('warm-up', { durationS: 3, rate: 2000, readingsPerMessage: 1 });
 
@@ -220,6 +225,8 @@ const result = {
   singleLost: single.lost,
   batchLost: batch.lost,
   steadyMsgsPerSec: steadyRes.msgsPerSec,
+  rulesEvalsPerSec: rulesResult.evalsPerSec,
+  rulesHeapBytesPerSensor: rulesResult.heapBytesPerSensor,
   exitCode: code,
   quick: QUICK,
 };

@@ -11,12 +11,23 @@ export interface ShiftWindow {
   endMs: number;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Offsets change at most on the hour (DST): cache per zone and UTC hour. */
+const offsets = new Map<string, { hour: number; offsetMs: number }>();
+
 /** Offset of `timeZone` from UTC at `ms`, in ms (Asia/Shanghai: +8 h, no DST). */
 export function tzOffsetMs(timeZone: string, ms: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(ms));
+  const hour = Math.floor(ms / 3600_000);
+  const cached = offsets.get(timeZone);
+  if (cached?.hour === hour) return cached.offsetMs;
+  let fmt = formatters.get(timeZone);
+  if (!fmt) formatters.set(timeZone, (fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })));
+  const parts = fmt.formatToParts(new Date(hour * 3600_000));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(ms / 1000) * 1000;
+  const offsetMs = asUtc - hour * 3600_000;
+  offsets.set(timeZone, { hour, offsetMs });
+  return offsetMs;
 }
 
 /** The shift that contains `now` (shifts may cross midnight), or undefined between shifts. */

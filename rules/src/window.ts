@@ -30,6 +30,9 @@ export interface WindowMetrics {
   lastTs: number;
 }
 
+const N8 = EIGHT_H_MS / BUCKET_MS; // 480
+const N15 = FIFTEEN_MIN_MS / BUCKET_MS; // 15
+
 export class ExposureWindow {
   /** Σ value·ms per minute bucket. */
   private readonly sum = new Float64Array(BUCKETS);
@@ -38,13 +41,27 @@ export class ExposureWindow {
   private readonly peak = new Float32Array(BUCKETS);
   /** Minute index (ts / 60 000) each ring slot currently holds. */
   private readonly minuteOf = new Int32Array(BUCKETS).fill(-1);
+  /**
+   * Running sums over the whole buckets of each window, kept incrementally so a
+   * metrics() call costs O(1) instead of a scan of 480 buckets: the 8-h window is the
+   * head minute and the 479 before it, the 15-min window the head and the 14 before.
+   */
+  private head = -1;
+  private sum8 = 0;
+  private cov8 = 0;
+  private sum15 = 0;
+  private cov15 = 0;
   lastTs = -1;
   last = 0;
 
   constructor(private readonly maxHoldMs: number) {}
 
+  private idx(minute: number): number {
+    return ((minute % BUCKETS) + BUCKETS) % BUCKETS;
+  }
+
   private slot(minute: number): number {
-    const i = minute % BUCKETS;
+    const i = this.idx(minute);
     if (this.minuteOf[i] !== minute) {
       this.minuteOf[i] = minute;
       this.sum[i] = 0;
@@ -54,15 +71,63 @@ export class ExposureWindow {
     return i;
   }
 
-  /** Spread value × [from, to) over the minute buckets it spans. */
+  /** Bucket values for a minute, or zeros if the ring no longer (or not yet) holds it. */
+  private bucket(minute: number): [sum: number, covered: number] {
+    const i = this.idx(minute);
+    return this.minuteOf[i] === minute ? [this.sum[i]!, this.covered[i]!] : [0, 0];
+  }
+
+  /** Move the window head forward to `minute`, dropping the buckets that leave each window. */
+  private advance(minute: number) {
+    if (minute <= this.head) return;
+    if (this.head < 0 || minute - this.head > 60) {
+      this.head = minute;
+      this.recompute();
+      return;
+    }
+    for (let m = this.head + 1; m <= minute; m++) {
+      const [s8, c8] = this.bucket(m - N8);
+      this.sum8 -= s8;
+      this.cov8 -= c8;
+      const [s15, c15] = this.bucket(m - N15);
+      this.sum15 -= s15;
+      this.cov15 -= c15;
+    }
+    this.head = minute;
+  }
+
+  private recompute() {
+    this.sum8 = this.cov8 = this.sum15 = this.cov15 = 0;
+    for (let k = 0; k < N8; k++) {
+      const [s, c] = this.bucket(this.head - k);
+      this.sum8 += s;
+      this.cov8 += c;
+      if (k < N15) {
+        this.sum15 += s;
+        this.cov15 += c;
+      }
+    }
+  }
+
+  /** Spread value × [from, to) over the minute buckets it spans (all at or before the head). */
   private accumulate(value: number, from: number, to: number) {
     let t = from;
     while (t < to) {
       const minute = Math.floor(t / BUCKET_MS);
       const end = Math.min(to, (minute + 1) * BUCKET_MS);
       const i = this.slot(minute);
-      this.sum[i]! += value * (end - t);
+      const dose = value * (end - t);
+      this.sum[i]! += dose;
       this.covered[i]! += end - t;
+      const age = this.head - minute;
+      if (age >= 0 && age < N8) {
+        this.sum8 += dose;
+        this.cov8 += end - t;
+        if (age < N15) {
+          this.sum15 += dose;
+          this.cov15 += end - t;
+        }
+      }
       t = end;
     }
   }
@@ -70,6 +135,7 @@ export class ExposureWindow {
   /** Add a reading. Out-of-order readings older than the newest one are ignored (returns false). */
   add(ts: number, value: number): boolean {
     if (ts <= this.lastTs) return false;
+    this.advance(Math.floor(ts / BUCKET_MS));
     if (this.lastTs >= 0) this.accumulate(this.last, this.lastTs, Math.min(ts, this.lastTs + this.maxHoldMs));
     const i = this.slot(Math.floor(ts / BUCKET_MS));
     if (value > this.peak[i]!) this.peak[i] = value;
@@ -83,10 +149,9 @@ export class ExposureWindow {
     let dose = 0;
     let coveredMs = 0;
     for (let m = Math.floor(fromMs / BUCKET_MS); m * BUCKET_MS < toMs; m++) {
-      const i = m % BUCKETS;
-      if (this.minuteOf[i] !== m) continue;
-      dose += this.sum[i]!;
-      coveredMs += this.covered[i]!;
+      const [s, c] = this.bucket(m);
+      dose += s;
+      coveredMs += c;
     }
     if (this.lastTs >= fromMs && this.lastTs < toMs) {
       const held = Math.max(0, Math.min(toMs, this.lastTs + this.maxHoldMs) - this.lastTs);
@@ -98,37 +163,42 @@ export class ExposureWindow {
 
   /** Metrics as of `now` (the newest reading holds up to now, within maxHoldMs). */
   metrics(now = this.lastTs): WindowMetrics {
-    const held = this.lastTs >= 0 ? Math.max(0, Math.min(now, this.lastTs + this.maxHoldMs) - this.lastTs) : 0;
     const nowMinute = Math.floor(now / BUCKET_MS);
-    let dose8 = held * this.last;
-    let cov8 = held;
-    let dose15 = dose8;
-    let cov15 = cov8;
-    let max15 = this.lastTs >= 0 && now - this.lastTs <= FIFTEEN_MIN_MS ? this.last : 0;
-    // The window is (now − 8 h, now]: whole buckets back to 8 h, and the share of the
-    // oldest bucket that still falls inside it (exposure assumed even within a minute).
-    const partial = 1 - (now - nowMinute * BUCKET_MS) / BUCKET_MS;
-    const n8 = EIGHT_H_MS / BUCKET_MS;
-    const n15 = FIFTEEN_MIN_MS / BUCKET_MS;
-    for (let k = 0; k <= n8; k++) {
-      const minute = nowMinute - k;
-      const i = ((minute % BUCKETS) + BUCKETS) % BUCKETS;
-      if (this.minuteOf[i] !== minute) continue;
-      const w8 = k < n8 ? 1 : partial;
-      dose8 += w8 * this.sum[i]!;
-      cov8 += w8 * this.covered[i]!;
-      if (k <= n15) {
-        const w15 = k < n15 ? 1 : partial;
-        dose15 += w15 * this.sum[i]!;
-        cov15 += w15 * this.covered[i]!;
-        if (k < n15 && this.peak[i]! > max15) max15 = this.peak[i]!;
+    this.advance(nowMinute);
+    const held = this.lastTs >= 0 ? Math.max(0, Math.min(now, this.lastTs + this.maxHoldMs) - this.lastTs) : 0;
+    // Windows end at now; for a past `now` (a query behind the head) scan instead.
+    let sum8 = this.sum8;
+    let cov8 = this.cov8;
+    let sum15 = this.sum15;
+    let cov15 = this.cov15;
+    if (nowMinute < this.head) {
+      sum8 = cov8 = sum15 = cov15 = 0;
+      for (let k = 0; k < N8; k++) {
+        const [s, c] = this.bucket(nowMinute - k);
+        sum8 += s;
+        cov8 += c;
+        if (k < N15) {
+          sum15 += s;
+          cov15 += c;
+        }
       }
     }
+    // The oldest minute is counted pro rata: the window is (now − 8 h, now].
+    const partial = 1 - (now - nowMinute * BUCKET_MS) / BUCKET_MS;
+    const [s8o, c8o] = this.bucket(nowMinute - N8);
+    const [s15o, c15o] = this.bucket(nowMinute - N15);
+    let max15 = this.lastTs >= 0 && now - this.lastTs <= FIFTEEN_MIN_MS ? this.last : 0;
+    for (let k = 0; k < N15; k++) {
+      const i = this.idx(nowMinute - k);
+      if (this.minuteOf[i] === nowMinute - k && this.peak[i]! > max15) max15 = this.peak[i]!;
+    }
+    const dose8 = sum8 + partial * s8o + held * this.last;
+    const dose15 = sum15 + partial * s15o + held * this.last;
     return {
       twa8h: dose8 / EIGHT_H_MS,
-      coverage8h: Math.min(1, cov8 / EIGHT_H_MS),
+      coverage8h: Math.min(1, (cov8 + partial * c8o + held) / EIGHT_H_MS),
       stel15: dose15 / FIFTEEN_MIN_MS,
-      coverage15: Math.min(1, cov15 / FIFTEEN_MIN_MS),
+      coverage15: Math.min(1, (cov15 + partial * c15o + held) / FIFTEEN_MIN_MS),
       max15,
       last: this.last,
       lastTs: this.lastTs,
