@@ -42,6 +42,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
   return {
     active: () => [...active.values()],
+    count: () => active.size,
     get: (id: string) => [...active.values()].find((a) => a.id === id),
 
     /** The condition holds at `level`. Raises, escalates or de-escalates; notifies only on change. */

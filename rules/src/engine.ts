@@ -102,7 +102,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       unsaved.push(e);
       void save();
       if (e.kind === 'raised') deps.metrics.alertsRaised.inc({ level: e.alert.level });
-      deps.metrics.alertsOpen.set(alerts.active().length);
+      deps.metrics.alertsOpen.set(alerts.count());
       deps.onAlertEvent?.(e);
     },
   });
