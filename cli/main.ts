@@ -2,6 +2,8 @@ import { HwError } from '../core/src/errors.ts';
 import { loadConfig, configLeaves } from '../core/src/config.ts';
 import { createLogger } from '../core/src/logger.ts';
 import { startAll } from './all.ts';
+import { runExposureCli } from './exposure.ts';
+import { loadCatalogue } from '../core/src/agents.ts';
 import { runApi, runIngest, runRules, runSimulate } from './services.ts';
 
 const USAGE = `hazardwatch <command>
@@ -25,6 +27,14 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'config') {
     for (const l of configLeaves()) process.stdout.write(`${l.env.padEnd(32)} ${JSON.stringify(l.schema.default ?? '')} ${l.schema.description ?? ''}\n`);
     return 0;
+  }
+  if (command === 'exposure') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const res = runExposureCli(rest, Buffer.concat(chunks).toString('utf8'), loadCatalogue());
+    process.stdout.write(res.stdout);
+    process.stderr.write(res.stderr);
+    return res.code;
   }
   let config;
   try {

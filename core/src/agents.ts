@@ -41,11 +41,26 @@ export const AgentLimitsSchema = Type.Object({
 }, { additionalProperties: false });
 export type AgentLimits = Static<typeof AgentLimitsSchema>;
 
+/**
+ * How a profile normalises noise: equal energy (GBZ 2.2, NIOSH: 3-dB exchange rate) or
+ * OSHA's 5-dB rule. Dose D = 100·Σ Cn/Tn with Tn = 8 h / 2^((L − criterion)/exchange).
+ */
+export const NoiseRuleSchema = Type.Object({
+  criterionDb: Type.Number(),
+  exchangeRateDb: Type.Number({ exclusiveMinimum: 0 }),
+  /** Levels below the threshold do not count towards the dose (OSHA 80 dB(A)). */
+  thresholdDb: Type.Optional(Type.Number()),
+  source: Type.String(),
+  status: StatusTag,
+});
+export type NoiseRule = Static<typeof NoiseRuleSchema>;
+
 export const LimitProfileSchema = Type.Object({
   id: Type.String({ minLength: 1 }),
   name: Type.String(),
   extends: Type.Optional(Type.String()),
   molarVolumeL: Type.Number({ exclusiveMinimum: 0 }),
+  noise: Type.Optional(NoiseRuleSchema),
   limits: Type.Record(Type.String(), AgentLimitsSchema),
 });
 export type LimitProfile = Static<typeof LimitProfileSchema>;
@@ -89,7 +104,7 @@ export function loadCatalogue(dataDir = DATA_DIR): Catalogue {
     if (!p) throw new HwError('HW_ERR_REGISTRY', `unknown limit profile ${id}${seen.length ? ` (extended by ${seen.at(-1)})` : ''}`);
     if (seen.includes(id)) throw new HwError('HW_ERR_REGISTRY', `profile cycle: ${[...seen, id].join(' → ')}`);
     const base = p.extends ? resolve(p.extends, [...seen, id]) : undefined;
-    const merged: LimitProfile = base ? { ...p, limits: { ...base.limits, ...p.limits } } : p;
+    const merged: LimitProfile = base ? { ...base, ...p, noise: p.noise ?? base.noise, limits: { ...base.limits, ...p.limits } } : p;
     resolved.set(id, merged);
     return merged;
   };
