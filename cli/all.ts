@@ -44,11 +44,18 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
 
   const rules = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => api.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
   const ingest = createIngestWorker(
-    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => rules.handleReadings(rs), onRejected: (rj, ts) => rules.handleRejections(rj, ts) },
+    {
+      registry, catalogue, store, bus, logger, metrics,
+      onAccepted: (rs) => {
+        rules.handleReadings(rs);
+        api.onReadings(rs);
+      },
+      onRejected: (rj, ts) => rules.handleRejections(rj, ts),
+    },
     ingestConfigFrom(config),
   );
   const api = buildApp({
-    registry, store, logger, metrics,
+    registry, store, logger, metrics, catalogue, insights: rules,
     actions: { acknowledge: (id, by, note) => rules.acknowledge(id, by, note) },
     sessionTtlMs: config.http.sessionTtlS * 1000,
     health: {

@@ -97,13 +97,13 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
 
 /** `hazardwatch api`: the API and dashboard, fed by the rules engine's alert events. */
 export async function runApi(config: Readonly<Config>, logger: Logger): Promise<Running> {
-  const { registry, metrics } = common(config);
+  const { registry, metrics, catalogue } = common(config);
   const store = createStore(config, logger);
   await store.start();
   const bus = await serviceBus(config, 'api');
   const waiting = new Map<string, (e: AlertEvent) => void>();
   const api = buildApp({
-    registry, store, logger, metrics,
+    registry, store, logger, metrics, catalogue,
     sessionTtlMs: config.http.sessionTtlS * 1000,
     actions: {
       // Ask the rules engine and wait for its event (it owns the alert lifecycle).
@@ -122,6 +122,7 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
     },
   });
   await api.loadHistory();
+  await bus.subscribe(topics.internalReadings, (_t, payload) => api.onReadings(JSON.parse(payload.toString()) as Reading[]));
   await bus.subscribe(topics.internalAlerts, (_t, payload) => {
     const e = JSON.parse(payload.toString()) as AlertEvent;
     api.publishAlertEvent(e);

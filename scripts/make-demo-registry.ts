@@ -12,7 +12,7 @@ import { hashSecret } from '../core/src/password.ts';
 type S = [id: string, agent: string, workplace: string, unit: string, max: number];
 
 const jurisdictions = [
-  { id: 'xz', name: '徐州市', nameEn: 'Xuzhou', level: 'city' },
+  { id: 'xz', name: '徐州市', nameEn: 'Xuzhou', level: 'city', kpiTargetPct: 85 },
   { id: 'xz-tongshan', name: '铜山区', nameEn: 'Tongshan District', level: 'district', parent: 'xz' },
   { id: 'xz-jiawang', name: '贾汪区', nameEn: 'Jiawang District', level: 'district', parent: 'xz' },
   { id: 'xz-tongshan-liuxin', name: '柳新镇', nameEn: 'Liuxin Town', level: 'township', parent: 'xz-tongshan' },

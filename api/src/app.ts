@@ -11,7 +11,9 @@ import type { Metrics } from '../../core/src/metrics.ts';
 import { verifySecret } from '../../core/src/password.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import type { Alert, AlertEvent, ComponentHealth } from '../../core/src/types.ts';
+import type { Alert, AlertEvent, ComponentHealth, Reading } from '../../core/src/types.ts';
+import type { Catalogue } from '../../core/src/agents.ts';
+import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
 import type { ServerMessage } from '../../core/src/ws-messages.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
@@ -30,6 +32,11 @@ export interface AppOptions {
   sessionTtlMs: number;
   /** Extra components for /api/health (broker, ingest, rules when in process). */
   health?: Record<string, () => ComponentHealth | Promise<ComponentHealth>>;
+  catalogue: Catalogue;
+  /** Live exposure, grades (the rules engine, when it runs in this process). */
+  insights?: Insights;
+  /** Default plan target for the monitoring pass rate, % (a jurisdiction may set its own). */
+  kpiTargetPct?: number;
   /** Built dashboard; defaults to dashboard/dist. */
   dashboardDir?: string;
   heartbeatMs?: number;
@@ -43,6 +50,8 @@ export interface HazardwatchApp {
   publishAlertEvent(e: AlertEvent): void;
   /** Load stored alert history (call before listen). */
   loadHistory(): Promise<void>;
+  /** Feed accepted readings (last value per sensor, live readings on the socket). */
+  onReadings(readings: readonly Reading[]): void;
 }
 
 const DEFAULT_DASHBOARD = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
@@ -99,8 +108,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     for (const s of sockets) if (canSee(s.user, e.alert)) send(s.ws, { type: 'alert', eventId, event: e });
   }
 
+  let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
   void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   void app.register(async (api) => {
+    monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
     api.post('/api/login', { schema: { body: LoginBody } }, async (req) => {
       const { username, password } = req.body as { username: string; password: string };
       const user = opts.registry.current.users.get(username);
@@ -137,6 +148,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       const open = view.all().filter((a) => a.state !== 'cleared');
       return [...reg.enterprises.values()].filter((e) => visible.has(e.id)).map((e) => ({
         id: e.id, name: e.name, nameEn: e.nameEn, industry: e.industry, township: e.township, profile: e.profileId,
+        grade: opts.insights?.enterpriseGrade(e.id) ?? null,
         sensors: e.gateways.reduce((n, g) => n + g.sensors.length, 0),
         openAlerts: open.filter((a) => a.enterpriseId === e.id).length,
       }));
@@ -207,6 +219,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     app,
     view,
     publishAlertEvent,
+    onReadings: (readings) => monitoring?.onReadings(readings),
     async loadHistory() {
       view.load(await opts.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 }));
     },

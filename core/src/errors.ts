@@ -18,6 +18,7 @@ export const ERRORS = {
   HW_ERR_TS_TOO_OLD: { status: 400, message: 'timestamp is too old' },
   HW_ERR_BAD_TS: { status: 400, message: 'timestamp is not a valid epoch-ms number' },
   HW_ERR_DUPLICATE: { status: 409, message: 'duplicate reading (same sensor and timestamp)' },
+  HW_ERR_BAD_REQUEST: { status: 400, message: 'bad request' },
   HW_ERR_UNAUTHENTICATED: { status: 401, message: 'not logged in or session expired' },
   HW_ERR_BAD_LOGIN: { status: 401, message: 'wrong username or password' },
   HW_ERR_FORBIDDEN: { status: 403, message: 'outside your jurisdiction' },

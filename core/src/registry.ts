@@ -26,6 +26,8 @@ const SensorSchema = Type.Object({
   /** Physical range of the instrument, in the sensor's unit. */
   min: Type.Number({ default: 0 }),
   max: Type.Number(),
+  /** Labour intensity Ⅰ–Ⅳ at this workplace (GBZ/T 229 WL); default Ⅱ. */
+  labour: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], { default: 2 }),
 });
 
 const GatewaySchema = Type.Object({
@@ -69,6 +71,8 @@ export const RegistryFileSchema = Type.Object({
     nameEn: Type.Optional(Type.String()),
     level: Type.Union([Type.Literal('city'), Type.Literal('district'), Type.Literal('township')]),
     parent: Type.Optional(Type.String()),
+    /** Plan target for the monitoring pass rate, % (Xuzhou 85, Taizhou 90). */
+    kpiTargetPct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   })),
   enterprises: Type.Array(EnterpriseSchema),
   users: Type.Array(UserSchema),

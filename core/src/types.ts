@@ -8,6 +8,7 @@ export interface Jurisdiction {
   nameEn?: string;
   level: JurisdictionLevel;
   parent?: string;
+  kpiTargetPct?: number;
 }
 
 /** A reading after validation and normalisation. */

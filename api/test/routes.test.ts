@@ -1,0 +1,135 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/src/logger.ts';
+import { createMetrics } from '../../core/src/metrics.ts';
+import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import type { Reading } from '../../core/src/types.ts';
+import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { buildApp, type HazardwatchApp } from '../src/app.ts';
+
+/** Route tests with inject(), against a real SQLite store and the real rules engine. */
+describe('API routes and jurisdiction scoping', () => {
+  const dir = tempDir('hw-api-');
+  const { registry, catalogue } = demo();
+  let store: Store;
+  let rules: RulesEngine;
+  let hw: HazardwatchApp;
+  const tokens: Record<string, string> = {};
+
+  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
+    const s = registry.current.sensors.get(id)!;
+    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
+  };
+  const get = async (user: string, url: string) => {
+    const res = await hw.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${tokens[user]}` } });
+    return { status: res.statusCode, body: res.json() as unknown };
+  };
+
+  beforeAll(async () => {
+    store = createSqliteStore(dir, silentLogger());
+    await store.start();
+    const metrics = createMetrics();
+    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
+    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { acknowledge: (id, by, note) => rules.acknowledge(id, by, note) }, sessionTtlMs: 60_000, dashboardDir: dir });
+    await hw.loadHistory();
+    await rules.start();
+    await hw.app.ready();
+    for (const u of ['city', 'district', 'township', 'officer']) {
+      const res = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: u, password: 'hazardwatch' } });
+      tokens[u] = (res.json() as { token: string }).token;
+    }
+    // Red alerts at a Liguo plant (the township inspector's) and at a Dawu plant (not theirs).
+    const rs = [reading('cement-liguo.dust-resp-1', 9), reading('chem-dawu.h2s-1', 30), reading('coal-liuxin.noise-1', 82)];
+    rules.handleReadings(rs);
+    hw.onReadings(rs);
+    await rules.flush();
+  });
+  afterAll(async () => {
+    await rules.stop();
+    await hw.app.close();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong password with a coded 401 and a bad body with the field named', async () => {
+    const wrong = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'city', password: 'nope' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toMatchObject({ code: 'HW_ERR_BAD_LOGIN' });
+    const bad = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'city' } });
+    expect(bad.statusCode).toBe(400);
+    expect((bad.json() as { message: string }).message).toContain('password');
+    const noToken = await hw.app.inject({ method: 'GET', url: '/api/alerts' });
+    expect(noToken.statusCode).toBe(401);
+  });
+
+  it('scopes enterprises, sensors and alerts to the jurisdiction subtree', async () => {
+    const ents = (u: string) => get(u, '/api/enterprises').then((r) => (r.body as { id: string }[]).map((e) => e.id).sort());
+    expect(await ents('city')).toHaveLength(6);
+    expect(await ents('district')).toEqual(['buildmat-liuxin', 'cement-liguo', 'coal-liuxin', 'foundry-liguo']);
+    expect(await ents('township')).toEqual(['cement-liguo', 'foundry-liguo']);
+    expect(await ents('officer')).toEqual(['cement-liguo']);
+    const alerts = (u: string) => get(u, '/api/alerts?state=active').then((r) => (r.body as { sensorId: string }[]).map((a) => a.sensorId));
+    expect(await alerts('city')).toEqual(expect.arrayContaining(['cement-liguo.dust-resp-1', 'chem-dawu.h2s-1']));
+    expect(await alerts('township')).toContain('cement-liguo.dust-resp-1');
+    expect(await alerts('township')).not.toContain('chem-dawu.h2s-1');
+    const sensors = (await get('township', '/api/sensors')).body as { id: string; status: string; last: unknown; limits: unknown }[];
+    expect(sensors.every((s) => s.id.startsWith('cement-liguo.') || s.id.startsWith('foundry-liguo.'))).toBe(true);
+    const dust = sensors.find((s) => s.id === 'cement-liguo.dust-resp-1')!;
+    expect(dust).toMatchObject({ status: 'ok', last: { valueStd: 9 }, limits: { pcTwa: { value: 1.5 } } });
+  });
+
+  it('answers 404 for another township’s sensor, history or alert, exactly as for one that does not exist', async () => {
+    const other = await get('township', '/api/sensors/chem-dawu.h2s-1/readings?from=0&to=1000');
+    const none = await get('township', '/api/sensors/no-such-sensor/readings?from=0&to=1000');
+    expect(other.status).toBe(404);
+    expect(none.status).toBe(404);
+    expect((other.body as { code: string }).code).toBe((none.body as { code: string }).code);
+    const foreign = rules.activeAlerts().find((a) => a.sensorId === 'chem-dawu.h2s-1')!;
+    const ack = await hw.app.inject({ method: 'POST', url: `/api/alerts/${encodeURIComponent(foreign.id)}/ack`, headers: { authorization: `Bearer ${tokens.township}` }, payload: { note: 'not mine' } });
+    expect(ack.statusCode).toBe(404);
+    expect(rules.activeAlerts().find((a) => a.id === foreign.id)!.state).toBe('open');
+    expect((await get('township', '/api/sensors/chem-dawu.h2s-1/exposure')).status).toBe(404);
+    expect((await get('township', '/api/kpi?jurisdiction=xz-jiawang-dawu')).status).toBe(404);
+  });
+
+  it('lets the enterprise safety officer acknowledge an alert of their own plant, recording who and the note', async () => {
+    const mine = rules.activeAlerts().find((a) => a.sensorId === 'cement-liguo.dust-resp-1')!;
+    const res = await hw.app.inject({ method: 'POST', url: `/api/alerts/${encodeURIComponent(mine.id)}/ack`, headers: { authorization: `Bearer ${tokens.officer}` }, payload: { note: '已停机检修除尘器' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ state: 'acknowledged', ackBy: 'officer', ackNote: '已停机检修除尘器' });
+    await rules.flush();
+    const history = await store.queryAlertEvents({ alertId: mine.id });
+    expect(history.map((e) => [e.kind, e.by ?? null])).toEqual([['raised', null], ['acknowledged', 'officer']]);
+  });
+
+  it('serves reading history aggregated per interval, and validates the range', async () => {
+    const t = Date.now();
+    await store.writeReadings([reading('cement-liguo.noise-1', 80, t - 120_000), reading('cement-liguo.noise-1', 90, t - 110_000), reading('cement-liguo.noise-1', 70, t - 30_000)]);
+    const step = 60_000;
+    const from = Math.floor((t - 120_000) / step) * step;
+    const res = await get('township', `/api/sensors/cement-liguo.noise-1/readings?from=${from}&to=${t}&intervalMs=${step}&fn=max`);
+    const points = (res.body as { points: { ts: number; value: number | null }[] }).points;
+    expect(points.filter((p) => p.value !== null).map((p) => p.value)).toEqual(expect.arrayContaining([90, 70]));
+    const bad = await get('township', `/api/sensors/cement-liguo.noise-1/readings?from=10&to=5`);
+    expect(bad.status).toBe(400);
+    expect((bad.body as { message: string }).message).toContain('querystring/to');
+  });
+
+  it('computes the monitoring pass rate per jurisdiction against the plan target, and grades enterprises', async () => {
+    const res = await get('city', '/api/kpi');
+    const rows = res.body as { jurisdictionId: string; points: number; passing: number; passRatePct: number; targetPct: number; meetsTarget: boolean }[];
+    const city = rows.find((r) => r.jurisdictionId === 'xz')!;
+    expect(city.points).toBe(registry.current.sensors.size);
+    // Two monitoring points exceeded (red): dust at Liguo cement, H2S at Dawu chemical.
+    expect(city.points - city.passing).toBe(2);
+    expect(city.targetPct).toBe(85);
+    expect(city.passRatePct).toBeCloseTo((100 * (city.points - 2)) / city.points, 1);
+    const liguo = rows.find((r) => r.jurisdictionId === 'xz-tongshan-liguo')!;
+    expect(liguo.points - liguo.passing).toBe(1);
+    expect((await get('officer', '/api/kpi')).status).toBe(403);
+    const ents = (await get('city', '/api/enterprises')).body as { id: string; grade: number | null }[];
+    expect(ents.find((e) => e.id === 'cement-liguo')!.grade).not.toBeNull();
+  });
+});
