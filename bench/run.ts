@@ -87,6 +87,8 @@ const db = 'bench';
 const hw = await spawnAll({
   HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_REGISTRY: join(dir, 'registry.yaml'), HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
   HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000),
+  // The load generator's 20 connections each send far more than a real gateway.
+  HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
 }, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : []);
 const pid = hw.child.pid!;
 

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createBroker } from '../broker/src/broker.ts';
+import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { buildApp } from '../api/src/app.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
 import { createAedesBus } from '../core/src/bus.ts';
@@ -32,13 +32,10 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
 
   // The broker hands gateway publishes to ingest before it acknowledges them.
   let ingestHook: ((topic: string, payload: Buffer) => Promise<void> | undefined) | undefined;
-  const broker = createBroker({ registry, logger, beforeAck: (topic, payload) => ingestHook?.(topic, payload) }, {
-    host: config.mqtt.host,
-    port: config.mqtt.port,
-    maxPayloadBytes: config.mqtt.maxPayloadBytes,
-    serviceUsername: config.service.username,
-    servicePassword: config.service.password || randomBytes(24).toString('hex'),
-  });
+  const broker = createBroker(
+    { registry, logger, metrics, beforeAck: (topic, payload) => ingestHook?.(topic, payload), onPresence: (p) => rules.handlePresence(p) },
+    brokerConfigFrom(config),
+  );
   await broker.start();
   const bus = createAedesBus(broker.aedes);
 

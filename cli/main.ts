@@ -4,7 +4,7 @@ import { createLogger } from '../core/src/logger.ts';
 import { startAll } from './all.ts';
 import { runExposureCli } from './exposure.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
-import { runApi, runIngest, runRules, runSimulate } from './services.ts';
+import { runApi, runBroker, runIngest, runRules, runSimulate } from './services.ts';
 
 const USAGE = `hazardwatch <command>
 
@@ -69,11 +69,12 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       return -1; // keep running
     }
+    case 'broker':
     case 'ingest':
     case 'rules':
     case 'api':
     case 'simulate': {
-      const run = { ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
+      const run = { broker: runBroker, ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
       const running = await run(config, logger, rest);
       if (running.done) return 0;
       logger.child({}, { level: 'info' }).info(running.describe, 'ready');

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { buildApp } from '../api/src/app.ts';
+import { createBroker } from '../broker/src/broker.ts';
+import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
 import { createMqttBus, type MessageBus } from '../core/src/bus.ts';
 import type { Config } from '../core/src/config.ts';
@@ -47,6 +49,18 @@ async function serviceBus(config: Readonly<Config>, name: string): Promise<Messa
     throw new HwError('HW_ERR_CONFIG', `${name} runs against a broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker's HW_SERVICE_PASSWORD)`);
   }
   return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, `hw-${name}-${randomUUID().slice(0, 8)}`);
+}
+
+/** `hazardwatch broker`: the MQTT broker alone (several share state through HW_MQTT_REDIS_URL). */
+export async function runBroker(config: Readonly<Config>, logger: Logger): Promise<Running> {
+  const { registry, metrics } = common(config);
+  if (!config.service.password) throw new HwError('HW_ERR_CONFIG', 'the broker needs HW_SERVICE_PASSWORD for the ingest, rules and api services');
+  const broker = createBroker({ registry, logger, metrics }, brokerConfigFrom(config));
+  await broker.start();
+  return {
+    describe: { service: 'broker', mqttPort: broker.port(), tlsPort: broker.tlsPort(), wsPort: broker.wsPort(), cluster: Boolean(config.mqtt.redisUrl) },
+    stop: () => broker.stop(),
+  };
 }
 
 /** `hazardwatch ingest [--shard k/N]`: stores readings and forwards the accepted ones to the rules engine. */

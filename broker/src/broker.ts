@@ -1,9 +1,16 @@
-import { createServer, type Server, type AddressInfo } from 'node:net';
+import { createServer, type Server, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createHash } from 'node:crypto';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../../core/src/logger.ts';
+import type { Metrics } from '../../core/src/metrics.ts';
 import { verifySecret } from '../../core/src/password.ts';
 import { gatewayKey, type RegistryHolder } from '../../core/src/registry.ts';
+import { parseGatewayTopic, topics } from '../../core/src/topics.ts';
 import { checkPublish, checkSubscribe, type Identity } from './acl.ts';
 
 export interface BrokerConfig {
@@ -13,34 +20,52 @@ export interface BrokerConfig {
   serviceUsername: string;
   /** Internal services' password; compared in constant time. */
   servicePassword: string;
+  maxConnections?: number;
+  /** Messages per second per gateway; 0 = unlimited. */
+  ratePerGatewayPerS?: number;
+  rateBurst?: number;
+  authFailLimit?: number;
+  authBlockS?: number;
+  /** -1 or undefined = off. */
+  tlsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  wsPort?: number;
+  redisUrl?: string;
 }
 
 export interface BrokerCounters {
   connections: number;
   refused: Record<string, number>;
   published: number;
+  delivered: number;
+}
+
+export interface Presence {
+  enterpriseId: string;
+  gatewayId: string;
+  online: boolean;
+  ts: number;
+  /** What told us: the retained status message, or the connection itself. */
+  via: 'status' | 'connect' | 'disconnect';
 }
 
 export interface Broker {
   readonly aedes: Aedes;
   readonly counters: BrokerCounters;
-  /** Port actually bound (after start). */
+  /** Ports actually bound (after start); -1 where a listener is off. */
   port(): number;
+  tlsPort(): number;
+  wsPort(): number;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-// MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
-
-function authError(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
 export interface BrokerDeps {
   registry: RegistryHolder;
   logger: Logger;
+  metrics?: Metrics;
   /**
    * In-process ingest: called for every authorised gateway publish *before* Aedes sends
    * the QoS 1 PUBACK (Aedes 1.x acknowledges before it delivers to subscribers). The
@@ -48,59 +73,132 @@ export interface BrokerDeps {
    * ingest spool, and a full spool holds acknowledgements back.
    */
   beforeAck?: (topic: string, payload: Buffer) => Promise<void> | undefined;
+  /** Gateway online / offline (distinct from a sensor's dead-man). */
+  onPresence?: (p: Presence) => void;
+}
+
+// MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
+const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+const remoteAddress = (client: Client) => (client.conn as Partial<Socket>).remoteAddress ?? (client.req?.socket.remoteAddress) ?? 'unknown';
+
+/** Token bucket per gateway: `rate` tokens a second up to `burst`. */
+class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly rate: number, private readonly burst: number) {}
+  take(key: string, now = Date.now()): boolean {
+    if (this.rate <= 0) return true;
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = { tokens: this.burst, at: now }));
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+/** Failed logins per client address; an address past the limit is refused for a while. */
+class AuthThrottle {
+  private readonly byAddress = new Map<string, { failures: number[]; blockedUntil: number }>();
+  constructor(private readonly limit: number, private readonly blockMs: number) {}
+  blocked(addr: string, now = Date.now()) {
+    return (this.byAddress.get(addr)?.blockedUntil ?? 0) > now;
+  }
+  failed(addr: string, now = Date.now()) {
+    let e = this.byAddress.get(addr);
+    if (!e) this.byAddress.set(addr, (e = { failures: [], blockedUntil: 0 }));
+    e.failures = e.failures.filter((t) => t > now - 60_000);
+    e.failures.push(now);
+    if (e.failures.length >= this.limit) e.blockedUntil = now + this.blockMs;
+  }
+  succeeded(addr: string) {
+    this.byAddress.delete(addr);
+  }
+}
+
+function clusterOptions(redisUrl: string): Pick<AedesOptions, 'mq' | 'persistence'> {
+  // Both are CommonJS packages; Aedes 1.2 needs aedes-persistence-redis ≥ 12.
+  const require = createRequire(import.meta.url);
+  const u = new URL(redisUrl);
+  const opts = { host: u.hostname, port: Number(u.port || 6379), ...(u.password ? { password: decodeURIComponent(u.password) } : {}) };
+  const mqemitterRedis = require('mqemitter-redis') as (o: object) => unknown;
+  const persistenceRedis = require('aedes-persistence-redis') as (o: object) => unknown;
+  return { mq: mqemitterRedis(opts), persistence: persistenceRedis(opts) };
 }
 
 export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
   const log = deps.logger.child({ module: 'broker' });
+  const m = deps.metrics;
   const identities = new WeakMap<Client, Identity>();
   /** The stored hash a gateway session authenticated against: a re-keyed gateway is closed. */
   const authHashes = new WeakMap<Client, string>();
-  const counters: BrokerCounters = { connections: 0, refused: {}, published: 0 };
-  const refuse = (reason: string) => (counters.refused[reason] = (counters.refused[reason] ?? 0) + 1);
+  const counters: BrokerCounters = { connections: 0, refused: {}, published: 0, delivered: 0 };
+  const refuse = (reason: string) => {
+    counters.refused[reason] = (counters.refused[reason] ?? 0) + 1;
+    m?.mqttRefused.inc({ reason });
+  };
   // scrypt costs ~50 ms; remember successful checks per (user, hash of secret, stored hash)
   // so reconnect storms do not pin the CPU. A registry change invalidates entries because
   // the stored hash is part of the key.
   const verified = new Set<string>();
   const serviceSecret = createHash('sha256').update(config.servicePassword).digest();
-  let server: Server | undefined;
+  const limiter = new RateLimiter(config.ratePerGatewayPerS ?? 0, config.rateBurst ?? 1000);
+  const throttle = new AuthThrottle(config.authFailLimit ?? 5, (config.authBlockS ?? 60) * 1000);
+  const servers: { kind: 'tcp' | 'tls' | 'ws'; server: Server | TlsServer | HttpServer; wss?: WebSocketServer }[] = [];
+  let sysTimer: NodeJS.Timeout | undefined;
 
   const aedes = new Aedes({
     id: 'hazardwatch',
+    // A subscriber that stops reading must not stall delivery to everyone else.
+    drainTimeout: 30_000,
+    ...(config.redisUrl ? clusterOptions(config.redisUrl) : {}),
     authenticate(client, username, password, done) {
-      const secret = password?.toString('utf8') ?? '';
-      if (!username) {
-        refuse('no_credentials');
-        return done(authError('username and password required', BAD_USERNAME_OR_PASSWORD), false);
+      const addr = remoteAddress(client);
+      if (throttle.blocked(addr)) {
+        refuse('throttled');
+        return done(authError('too many failed logins from this address; try later', SERVER_UNAVAILABLE), false);
       }
+      if (counters.connections >= (config.maxConnections ?? Infinity)) {
+        refuse('max_connections');
+        return done(authError('broker at its connection limit', SERVER_UNAVAILABLE), false);
+      }
+      const fail = (reason: string, message: string) => {
+        refuse(reason);
+        throttle.failed(addr);
+        done(authError(message, BAD_USERNAME_OR_PASSWORD), false);
+      };
+      const secret = password?.toString('utf8') ?? '';
+      if (!username) return fail('no_credentials', 'username and password required');
       if (username === config.serviceUsername) {
         const ok = config.servicePassword.length > 0 && createHash('sha256').update(secret).digest().equals(serviceSecret);
-        if (!ok) {
-          refuse('bad_credentials');
-          return done(authError('bad service credentials', BAD_USERNAME_OR_PASSWORD), false);
-        }
+        if (!ok) return fail('bad_credentials', 'bad service credentials');
         identities.set(client, { kind: 'service', name: client.id });
         return done(null, true);
       }
-      // Gateways log in as "{enterpriseId}/{gatewayId}".
+      // Gateways log in as "{enterpriseId}/{gatewayId}"; an unknown one gets the same
+      // answer as a wrong secret, so gateway ids cannot be probed.
       const gw = deps.registry.current.gateways.get(username);
-      if (!gw) {
-        refuse('unknown_gateway');
-        // Same answer as a wrong secret: do not reveal which gateway ids exist.
-        return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
-      }
+      if (!gw) return fail('unknown_gateway', 'bad username or password');
       const cacheKey = `${username}\0${createHash('sha256').update(secret).digest('hex')}\0${gw.secretHash}`;
       const accept = () => {
         identities.set(client, { kind: 'gateway', enterpriseId: gw.enterpriseId, gatewayId: gw.id });
         authHashes.set(client, gw.secretHash);
+        throttle.succeeded(addr);
         done(null, true);
       };
       if (verified.has(cacheKey)) return accept();
       verifySecret(secret, gw.secretHash).then(
         (ok) => {
           if (!ok) {
-            refuse('bad_credentials');
-            log.warn({ username, clientId: client.id }, 'gateway refused: bad secret');
-            return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+            log.warn({ username, clientId: client.id, addr }, 'gateway refused: bad secret');
+            return fail('bad_credentials', 'bad username or password');
           }
           verified.add(cacheKey);
           accept();
@@ -112,6 +210,11 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
       if (!client) return done(null); // published by the broker itself (internal services in-process)
       const id = identities.get(client);
       if (!id) return done(new Error('not authenticated'));
+      // MQTT 3.1.1 has no negative PUBACK: a refused publish closes the connection (MQTT-3.3.5-2).
+      if (packet.topic.startsWith('$SYS')) {
+        refuse('acl_publish');
+        return done(new Error('$SYS is reserved'));
+      }
       if (packet.payload.length > config.maxPayloadBytes) {
         refuse('payload_too_large');
         log.warn({ clientId: client.id, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: payload too large');
@@ -122,6 +225,12 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         refuse('acl_publish');
         log.warn({ clientId: client.id, topic: packet.topic }, why);
         return done(new Error(why));
+      }
+      if (id.kind === 'gateway' && !limiter.take(gatewayKey(id.enterpriseId, id.gatewayId))) {
+        // Closing (rather than dropping) keeps the QoS 1 message with the gateway, which resends it.
+        refuse('rate_limited');
+        log.warn({ clientId: client.id, rate: config.ratePerGatewayPerS }, 'publish refused: gateway over its message rate');
+        return done(new Error('message rate exceeded'));
       }
       counters.published++;
       const held = id.kind === 'gateway' ? deps.beforeAck?.(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)) : undefined;
@@ -141,8 +250,21 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     },
   });
 
-  aedes.on('client', () => counters.connections++);
-  aedes.on('clientDisconnect', () => counters.connections--);
+  aedes.on('client', (client) => {
+    counters.connections++;
+    m?.mqttConnections.set(counters.connections);
+    const id = identities.get(client);
+    if (id?.kind === 'gateway') deps.onPresence?.({ enterpriseId: id.enterpriseId, gatewayId: id.gatewayId, online: true, ts: Date.now(), via: 'connect' });
+  });
+  aedes.on('clientDisconnect', (client) => {
+    counters.connections--;
+    m?.mqttConnections.set(counters.connections);
+    const id = identities.get(client);
+    if (id?.kind === 'gateway') deps.onPresence?.({ enterpriseId: id.enterpriseId, gatewayId: id.gatewayId, online: false, ts: Date.now(), via: 'disconnect' });
+  });
+  aedes.on('publish', (packet, client) => {
+    if (client) m?.mqttMessagesIn.inc();
+  });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
 
   // A registry reload revokes at once: close sessions whose gateway is gone or re-keyed.
@@ -160,26 +282,67 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     }
   });
 
+  const listen = (server: Server | TlsServer | HttpServer, port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, config.host, () => resolve());
+    });
+  const portOf = (kind: string) => {
+    const s = servers.find((x) => x.kind === kind);
+    return s ? ((s.server.address() as AddressInfo | null)?.port ?? -1) : -1;
+  };
+  // Nagle off: p99 publish latency ≈ 1 ms instead of ≈ 30 ms (performance.md).
+  const handleSocket = (socket: Socket) => {
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  };
+
   return {
     aedes,
     counters,
-    port: () => (server?.address() as AddressInfo | null)?.port ?? config.port,
+    port: () => portOf('tcp'),
+    tlsPort: () => portOf('tls'),
+    wsPort: () => portOf('ws'),
     async start() {
       await aedes.listen();
-      server = createServer((socket) => {
-        // Nagle off: p99 publish latency ≈ 1 ms instead of ≈ 30 ms (performance.md).
-        socket.setNoDelay(true);
-        aedes.handle(socket);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(config.port, config.host, () => resolve());
-      });
-      log.info({ port: this.port() }, 'MQTT broker listening');
+      // Presence from the retained status topic (gateways' own "online" and their last will "offline").
+      aedes.subscribe(topics.allStatus, (packet, cb) => {
+        const t = parseGatewayTopic(packet.topic);
+        const payload = packet.payload.toString();
+        if (t && (payload === 'online' || payload === 'offline')) deps.onPresence?.({ enterpriseId: t.enterpriseId, gatewayId: t.gatewayId, online: payload === 'online', ts: Date.now(), via: 'status' });
+        cb();
+      }, () => {});
+      const tcp = createServer(handleSocket);
+      await listen(tcp, config.port);
+      servers.push({ kind: 'tcp', server: tcp });
+      if ((config.tlsPort ?? -1) >= 0) {
+        if (!config.tlsCert || !config.tlsKey) throw new Error('HW_MQTT_TLS_PORT is set: HW_MQTT_TLS_CERT and HW_MQTT_TLS_KEY are required');
+        const tls = createTlsServer({
+          cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey),
+          ...(config.tlsCa ? { ca: readFileSync(config.tlsCa), requestCert: true, rejectUnauthorized: false } : {}),
+        }, handleSocket);
+        await listen(tls, config.tlsPort!);
+        servers.push({ kind: 'tls', server: tls });
+      }
+      if ((config.wsPort ?? -1) >= 0) {
+        const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the "mqtt" subprotocol'));
+        const wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false) });
+        wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws), req));
+        await listen(http, config.wsPort!);
+        servers.push({ kind: 'ws', server: http, wss });
+      }
+      // hazardwatch's own counters next to Aedes' $SYS heartbeat.
+      sysTimer = setInterval(() => {
+        aedes.publish({ cmd: 'publish', topic: '$SYS/hazardwatch/broker', payload: Buffer.from(JSON.stringify({ ...counters, ts: Date.now() })), qos: 0, retain: true, dup: false }, () => {});
+      }, 10_000);
+      sysTimer.unref();
+      log.info({ port: portOf('tcp'), tlsPort: portOf('tls'), wsPort: portOf('ws'), cluster: Boolean(config.redisUrl) }, 'MQTT broker listening');
     },
     async stop() {
+      if (sysTimer) clearInterval(sysTimer);
+      for (const s of servers) s.wss?.close();
       await new Promise<void>((r) => aedes.close(() => r()));
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.server.close(() => r()))));
     },
   };
 }

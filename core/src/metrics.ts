@@ -19,6 +19,7 @@ export function createMetrics() {
     alertsRaised: new Counter({ name: 'hw_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers: r }),
     alertsOpen: new Gauge({ name: 'hw_alerts_open', help: 'Alerts currently open or acknowledged', registers: r }),
     mqttConnections: new Gauge({ name: 'hw_mqtt_connections', help: 'Connected MQTT clients', registers: r }),
+    mqttMessagesIn: new Counter({ name: 'hw_mqtt_messages_in_total', help: 'MQTT messages published by clients', registers: r }),
     mqttRefused: new Counter({ name: 'hw_mqtt_refused_total', help: 'MQTT refusals, by reason', labelNames: ['reason'], registers: r }),
     wsClients: new Gauge({ name: 'hw_ws_clients', help: 'Connected dashboard WebSocket clients', registers: r }),
   };

@@ -51,6 +51,8 @@ export interface SensorExposure extends WindowMetrics {
 export interface RulesEngine {
   start(): Promise<void>;
   handleReadings(readings: readonly Reading[]): void;
+  /** A gateway went online or offline (from the broker): a gateway-offline alert, distinct from a sensor's dead-man. */
+  handlePresence(p: { enterpriseId: string; gatewayId: string; online: boolean; ts: number }): void;
   /** Readings ingest refused (out-of-range ones count towards a sensor fault). */
   handleRejections(rejections: readonly Rejection[], ts: number): void;
   acknowledge(alertId: string, by: string, note: string): AlertEvent | undefined;
@@ -231,6 +233,17 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
         const s = sensors.get(r.sensorId);
         if (s) ingestOne(s, r, true);
       }
+    },
+    handlePresence(p) {
+      const e = deps.registry.current.enterprises.get(p.enterpriseId);
+      if (!e) return;
+      // The alert is keyed by the gateway (as its "sensor"), rule gateway-offline.
+      const key = `gateway:${p.enterpriseId}/${p.gatewayId}`;
+      if (p.online) alerts.clearNow(key, 'gateway-offline', now());
+      else alerts.fire({
+        sensorId: key, rule: 'gateway-offline', enterpriseId: p.enterpriseId, gatewayId: p.gatewayId, agent: 'gateway', townshipId: e.township, level: 'yellow',
+        reason: { metric: 'gateway offline (last will or disconnect)', value: 0, limit: 1, unit: 'connection', source: 'MQTT presence: retained status with last will (DESIGN.md)' },
+      }, now());
     },
     handleRejections(rejections, ts) {
       const sensors = deps.registry.current.sensors;

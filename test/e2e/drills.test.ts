@@ -59,7 +59,7 @@ describe('fault drills: nothing acknowledged is lost', () => {
     cleanups.push(() => influx.destroy());
     const db = 'drill_outage';
     // A small memory budget forces the outage onto the spool files, so replay is exercised too.
-    const hw: SpawnedAll = await spawnAll({ HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_INGEST_MEMORY_MAX_READINGS: '400', HW_INGEST_FLUSH_INTERVAL_MS: '50', HW_INGEST_SPOOL_SEGMENT_MAX_MS: '200' });
+    const hw: SpawnedAll = await spawnAll({ HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_INGEST_MEMORY_MAX_READINGS: '400', HW_INGEST_FLUSH_INTERVAL_MS: '50', HW_INGEST_SPOOL_SEGMENT_MAX_MS: '200', HW_MQTT_RATE_PER_GATEWAY_PER_S: '0' });
     cleanups.push(async () => void (await hw.stop()));
     const gw = await connectGateway(hw.mqttPort, E);
     const l = load(gw, Date.now() - 60_000);
@@ -92,7 +92,7 @@ describe('fault drills: nothing acknowledged is lost', () => {
     const db = 'drill_kill9';
     const dataDir = mkdtempSync(join(tmpdir(), 'hw-kill9-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const env = { HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: dataDir, HW_INGEST_FLUSH_INTERVAL_MS: '500' };
+    const env = { HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: dataDir, HW_INGEST_FLUSH_INTERVAL_MS: '500', HW_MQTT_RATE_PER_GATEWAY_PER_S: '0' };
     const first = await spawnAll(env);
     const gw = await connectGateway(first.mqttPort, E);
     gw.on('error', () => {});
@@ -128,7 +128,7 @@ describe('fault drills: nothing acknowledged is lost', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hw-term-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     // A long flush interval: without the graceful flush, these readings would still be in memory.
-    const hw = await spawnAll({ HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: dataDir, HW_INGEST_FLUSH_INTERVAL_MS: '60000', HW_INGEST_BATCH_MAX_READINGS: '100000' });
+    const hw = await spawnAll({ HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: dataDir, HW_INGEST_FLUSH_INTERVAL_MS: '60000', HW_INGEST_BATCH_MAX_READINGS: '100000', HW_MQTT_RATE_PER_GATEWAY_PER_S: '0' });
     const gw = await connectGateway(hw.mqttPort, E);
     const t0 = Date.now() - 5000;
     for (let i = 0; i < 200; i++) {
