@@ -4,21 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export interface SpawnedAll {
+export interface SpawnedHw {
   child: ChildProcess;
-  mqttPort: number;
-  httpPort: number;
+  /** The fields of the process's "ready" log line (ports, service, …). */
+  ready: Record<string, unknown>;
   dataDir: string;
   logs: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface SpawnedAll extends SpawnedHw {
+  mqttPort: number;
+  httpPort: number;
+}
+
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** Start the real all-in-one (`hazardwatch all`) as a child process on free ports. */
-export async function spawnAll(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedAll> {
-  const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-all-'));
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), 'all'], {
+/** Start a real `hazardwatch <args>` process on free ports and wait for its ready line. */
+export async function spawnHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedHw> {
+  const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-proc-'));
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HW_MQTT_PORT: '0', HW_HTTP_PORT: '0', HW_MQTT_HOST: '127.0.0.1', HW_HTTP_HOST: '127.0.0.1', HW_DATA_DIR: dataDir, HW_SIMULATE_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,28 +31,28 @@ export async function spawnAll(env: Record<string, string> = {}, nodeArgs: strin
   const logs: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = new Promise<{ mqttPort: number; httpPort: number }>((resolve, reject) => {
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => {
       logs.push(line);
       if (logs.length > 5000) logs.shift();
       try {
-        const j = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
-        if (j.msg === 'ready' && j.mqttPort && j.httpPort) resolve({ mqttPort: j.mqttPort, httpPort: j.httpPort });
+        const j = JSON.parse(line) as Record<string, unknown>;
+        if (j.msg === 'ready') resolve(j);
       } catch {
         /* not JSON */
       }
     });
-    child.once('exit', (code) => reject(new Error(`hazardwatch exited with ${code} before ready:\n${stderr}\n${logs.join('\n')}`)));
-    setTimeout(() => reject(new Error(`hazardwatch not ready after 60 s:\n${stderr}`)), 60_000).unref();
+    child.once('exit', (code) => reject(new Error(`hazardwatch ${args.join(' ')} exited with ${code} before ready:\n${stderr}\n${logs.join('\n')}`)));
+    setTimeout(() => reject(new Error(`hazardwatch ${args.join(' ')} not ready after 60 s:\n${stderr}`)), 60_000).unref();
   });
-  const { mqttPort, httpPort } = await ready.catch((err: Error) => {
+  const fields = await ready.catch((err: Error) => {
     // Never leave a half-started process behind.
     if (child.exitCode === null) child.kill('SIGKILL');
     throw err;
   });
   return {
-    child, mqttPort, httpPort, dataDir, logs,
+    child, ready: fields, dataDir, logs,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -57,4 +62,10 @@ export async function spawnAll(env: Record<string, string> = {}, nodeArgs: strin
       return code;
     },
   };
+}
+
+/** Start the real all-in-one (`hazardwatch all`) as a child process on free ports. */
+export async function spawnAll(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedAll> {
+  const p = await spawnHw(['all'], env, nodeArgs);
+  return { ...p, mqttPort: p.ready.mqttPort as number, httpPort: p.ready.httpPort as number };
 }
