@@ -53,7 +53,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   );
   const api = buildApp({
     registry, store, logger, metrics, catalogue, insights: rules,
-    actions: { acknowledge: (id, by, note) => rules.acknowledge(id, by, note) },
+    actions: { run: (cmd) => rules.command(cmd) },
     sessionTtlMs: config.http.sessionTtlS * 1000,
     health: {
       broker: () => ({ ok: !broker.aedes.closed, detail: `${broker.counters.connections} connections` }),

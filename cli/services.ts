@@ -12,7 +12,7 @@ import { createMetrics } from '../core/src/metrics.ts';
 import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
 import { createStore } from '../core/src/store/index.ts';
 import { topics } from '../core/src/topics.ts';
-import type { AlertEvent, Reading } from '../core/src/types.ts';
+import { COMMAND_EVENT, type AlertCommand, type AlertEvent, type Reading } from '../core/src/types.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
 import { parseShard } from '../ingest/src/shard.ts';
@@ -29,13 +29,6 @@ export interface Running {
   done?: boolean;
 }
 
-/** Internal commands from the API to the rules engine (separate-process mode). */
-interface AlertCommand {
-  op: 'ack';
-  alertId: string;
-  by: string;
-  note: string;
-}
 
 function common(config: Readonly<Config>) {
   const catalogue = loadCatalogue();
@@ -96,8 +89,8 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
   await engine.start();
   await bus.subscribe(topics.internalReadings, (_t, payload) => engine.handleReadings(JSON.parse(payload.toString()) as Reading[]));
   await bus.subscribe(`${topics.internalAlerts}/commands`, (_t, payload) => {
-    const cmd = JSON.parse(payload.toString()) as AlertCommand;
-    if (cmd.op === 'ack') engine.acknowledge(cmd.alertId, cmd.by, cmd.note);
+    // Commands come from the API service, which validated them and checked the user's scope.
+    engine.command(JSON.parse(payload.toString()) as AlertCommand);
   });
   return {
     describe: { service: 'rules', store: store.kind },
@@ -121,17 +114,19 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
     sessionTtlMs: config.http.sessionTtlS * 1000,
     actions: {
       // Ask the rules engine and wait for its event (it owns the alert lifecycle).
-      acknowledge: (alertId, by, note) =>
+      run: (cmd) =>
         new Promise<AlertEvent | undefined>((resolve) => {
+          const key = `${cmd.alertId}\0${COMMAND_EVENT[cmd.op]}`;
           const timer = setTimeout(() => {
-            waiting.delete(`${alertId}\0acknowledged`);
+            waiting.delete(key);
             resolve(undefined);
           }, 5000);
-          waiting.set(`${alertId}\0acknowledged`, (e) => {
+          waiting.set(key, (e) => {
             clearTimeout(timer);
+            waiting.delete(key);
             resolve(e);
           });
-          void bus.publish(`${topics.internalAlerts}/commands`, JSON.stringify({ op: 'ack', alertId, by, note } satisfies AlertCommand), { qos: 1 });
+          void bus.publish(`${topics.internalAlerts}/commands`, JSON.stringify(cmd), { qos: 1 });
         }),
     },
   });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import { ERRORS, HwError, type ErrorCode } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
@@ -11,7 +11,7 @@ import type { Metrics } from '../../core/src/metrics.ts';
 import { verifySecret } from '../../core/src/password.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import type { Alert, AlertEvent, ComponentHealth, Reading } from '../../core/src/types.ts';
+import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type ComponentHealth, type Reading } from '../../core/src/types.ts';
 import type { Catalogue } from '../../core/src/agents.ts';
 import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
@@ -19,8 +19,9 @@ import type { ServerMessage } from '../../core/src/ws-messages.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { createSessions } from './sessions.ts';
 
+/** Runs a person's command on an alert (the rules engine owns the lifecycle). */
 export interface AlertActions {
-  acknowledge(alertId: string, by: string, note: string): Promise<AlertEvent | undefined> | AlertEvent | undefined;
+  run(cmd: AlertCommand): Promise<AlertEvent | undefined> | AlertEvent | undefined;
 }
 
 export interface AppOptions {
@@ -58,11 +59,32 @@ const DEFAULT_DASHBOARD = fileURLToPath(new URL('../../dashboard/dist/', import.
 
 const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
 const AckBody = Type.Object({ note: Type.String({ maxLength: 2000, default: '' }) }, { additionalProperties: false });
+const ResolveBody = Type.Object({
+  reason: Type.Union(RESOLVE_REASONS.map((r) => Type.Literal(r)), { description: 'exceedance (a real exceedance), false-alarm or sensor-fault' }),
+  note: Type.String({ maxLength: 2000, default: '' }),
+}, { additionalProperties: false });
+const CommentBody = Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const AlertParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+const Epoch = Type.Integer({ minimum: 0, description: 'ms since the epoch' });
 const AlertsQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('cleared'), Type.Literal('active')])),
   level: Type.Optional(Type.Union(ALERT_LEVELS.map((l) => Type.Literal(l)))),
+  agent: Type.Optional(Type.String({ maxLength: 100 })),
+  jurisdiction: Type.Optional(Type.String({ maxLength: 100, description: 'a jurisdiction id: alerts of the enterprises under it' })),
+  enterprise: Type.Optional(Type.String({ maxLength: 100 })),
+  from: Type.Optional(Epoch),
+  to: Type.Optional(Epoch),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
-});
+}, { additionalProperties: false });
+const AuditQuery = Type.Object({
+  from: Type.Optional(Epoch),
+  to: Type.Optional(Epoch),
+  alertId: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+}, { additionalProperties: false });
+/** Alert events made by a person: the audit log. */
+const AUDITED = new Set(['acknowledged', 'resolved', 'commented']);
 
 const publicUser = (u: UserDef) => ({ username: u.username, name: u.name, role: u.role, scope: u.scope });
 
@@ -154,26 +176,79 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       }));
     });
 
-    api.get('/api/alerts', { schema: { querystring: AlertsQuery } }, async (req) => {
+    api.get('/api/alerts', { schema: { querystring: AlertsQuery, tags: ['alerts'], summary: 'Alerts you may see, worst level first, filtered and paged (total in x-total-count)' } }, async (req, reply) => {
       const user = userOf(req);
-      const q = req.query as { state?: string; level?: string; limit: number };
-      return view.all()
+      const q = req.query as Static<typeof AlertsQuery>;
+      const reg = opts.registry.current;
+      if (q.jurisdiction && !reg.jurisdictions.has(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
+      const matches = view.all()
         .filter((a) => canSee(user, a))
         .filter((a) => !q.state || (q.state === 'active' ? a.state !== 'cleared' : a.state === q.state))
         .filter((a) => !q.level || a.level === q.level)
-        .sort((a, b) => ALERT_LEVELS.indexOf(b.level) - ALERT_LEVELS.indexOf(a.level) || b.updatedAt - a.updatedAt)
-        .slice(0, q.limit);
+        .filter((a) => !q.agent || a.agent === q.agent)
+        .filter((a) => !q.enterprise || a.enterpriseId === q.enterprise)
+        .filter((a) => !q.jurisdiction || reg.ancestors(a.townshipId).includes(q.jurisdiction))
+        // In the time range: the alert was active at some point in [from, to].
+        .filter((a) => (q.from === undefined || a.state !== 'cleared' || a.updatedAt >= q.from) && (q.to === undefined || a.openedAt <= q.to))
+        .sort((a, b) => ALERT_LEVELS.indexOf(b.level) - ALERT_LEVELS.indexOf(a.level) || b.updatedAt - a.updatedAt);
+      void reply.header('x-total-count', String(matches.length));
+      return matches.slice(q.offset, q.offset + q.limit);
     });
 
-    api.post('/api/alerts/:id/ack', { schema: { body: AckBody } }, async (req) => {
+    /** An alert the user may see, or 404 alike for foreign and unknown ids (ids cannot be probed). */
+    const visibleAlert = (user: UserDef, id: string): Alert => {
+      const alert = view.get(id);
+      if (!alert || !canSee(user, alert)) throw new HwError('HW_ERR_NOT_FOUND', `alert ${id}`);
+      return alert;
+    };
+    const act = async (cmd: AlertCommand) => {
+      const state = view.get(cmd.alertId)?.state;
+      const allowed = cmd.op === 'ack' ? state === 'open' : state !== 'cleared';
+      const e = allowed ? await opts.actions.run(cmd) : undefined;
+      if (!e) throw new HwError('HW_ERR_CONFLICT', `alert ${cmd.alertId} is ${state}: ${cmd.op === 'ack' ? 'only an open alert can be acknowledged' : 'it has already cleared'}`);
+      return e.alert;
+    };
+
+    api.get('/api/alerts/:id', { schema: { params: AlertParams, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
-      const alert = view.get(id);
-      // Not found and not yours answer alike: ids cannot be probed.
-      if (!alert || !canSee(user, alert)) throw new HwError('HW_ERR_NOT_FOUND', `alert ${id}`);
-      const e = await opts.actions.acknowledge(id, user.username, (req.body as { note: string }).note);
-      if (!e) throw new HwError('HW_ERR_NOT_FOUND', `alert ${id} is not open`);
-      return e.alert;
+      const alert = visibleAlert(user, id);
+      return { alert, events: await opts.store.queryAlertEvents({ alertId: id }) };
+    });
+
+    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
+      const user = userOf(req);
+      const { id } = req.params as { id: string };
+      visibleAlert(user, id);
+      return act({ op: 'ack', alertId: id, by: user.username, note: (req.body as { note: string }).note });
+    });
+
+    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
+      const user = userOf(req);
+      const { id } = req.params as { id: string };
+      visibleAlert(user, id);
+      // Closing an alert is the regulator's decision; an enterprise officer acknowledges and comments.
+      if (user.role === 'enterprise') throw new HwError('HW_ERR_FORBIDDEN', 'only a regulator may resolve an alert');
+      const body = req.body as Static<typeof ResolveBody>;
+      return act({ op: 'resolve', alertId: id, by: user.username, reason: body.reason, note: body.note });
+    });
+
+    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
+      const user = userOf(req);
+      const { id } = req.params as { id: string };
+      visibleAlert(user, id);
+      return act({ op: 'comment', alertId: id, by: user.username, note: (req.body as { note: string }).note });
+    });
+
+    api.get('/api/audit', { schema: { querystring: AuditQuery, tags: ['alerts'], summary: 'The audit log: every acknowledgement, resolution and comment you may see, newest first' } }, async (req) => {
+      const user = userOf(req);
+      const q = req.query as Static<typeof AuditQuery>;
+      const events = await opts.store.queryAlertEvents({ since: q.from ?? 0, alertId: q.alertId });
+      return events
+        .filter((e) => AUDITED.has(e.kind) && canSee(user, e.alert) && (q.to === undefined || e.ts <= q.to))
+        .sort((a, b) => b.ts - a.ts)
+        .slice(0, q.limit)
+        .map((e) => ({ ts: e.ts, kind: e.kind, by: e.by, note: e.note, reason: e.kind === 'resolved' ? e.alert.resolution?.reason : undefined, alertId: e.alertId, enterpriseId: e.alert.enterpriseId, sensorId: e.alert.sensorId, level: e.alert.level }));
     });
 
     api.get('/metrics', async (_req, reply) => {

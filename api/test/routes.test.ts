@@ -32,7 +32,7 @@ describe('API routes and jurisdiction scoping', () => {
     await store.start();
     const metrics = createMetrics();
     rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { acknowledge: (id, by, note) => rules.acknowledge(id, by, note) }, sessionTtlMs: 60_000, dashboardDir: dir });
+    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir });
     await hw.loadHistory();
     await rules.start();
     await hw.app.ready();
@@ -131,5 +131,64 @@ describe('API routes and jurisdiction scoping', () => {
     expect((await get('officer', '/api/kpi')).status).toBe(403);
     const ents = (await get('city', '/api/enterprises')).body as { id: string; grade: number | null }[];
     expect(ents.find((e) => e.id === 'cement-liguo')!.grade).not.toBeNull();
+  });
+
+  const post = async (user: string, url: string, payload: unknown) => {
+    const res = await hw.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${tokens[user]}` }, payload: payload as object });
+    return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+  };
+
+  it('filters alerts by agent, jurisdiction and level, and pages them with the total in x-total-count', async () => {
+    const page = await hw.app.inject({ method: 'GET', url: '/api/alerts?limit=1&offset=0', headers: { authorization: `Bearer ${tokens.city}` } });
+    const total = Number(page.headers['x-total-count']);
+    expect(total).toBeGreaterThanOrEqual(2);
+    expect(page.json()).toHaveLength(1);
+    const rest = (await get('city', `/api/alerts?limit=1000&offset=1`)).body as unknown[];
+    expect(rest).toHaveLength(total - 1);
+    const h2s = (await get('city', '/api/alerts?agent=gas.h2s')).body as { agent: string }[];
+    expect(h2s.length).toBeGreaterThan(0);
+    expect(h2s.every((a) => a.agent === 'gas.h2s')).toBe(true);
+    const jiawang = (await get('city', '/api/alerts?jurisdiction=xz-jiawang')).body as { enterpriseId: string }[];
+    expect(jiawang.map((a) => a.enterpriseId)).toContain('chem-dawu');
+    expect(jiawang.every((a) => a.enterpriseId === 'chem-dawu')).toBe(true);
+    const bad = await get('city', '/api/alerts?level=purple');
+    expect(bad.status).toBe(400);
+    expect((bad.body as { message: string }).message).toContain('level');
+  });
+
+  it('resolves with a reason (regulators only), takes comments from the officer, and reads every action back from the audit log', async () => {
+    const mine = rules.activeAlerts().find((a) => a.sensorId === 'cement-liguo.dust-resp-1')!;
+    const url = `/api/alerts/${encodeURIComponent(mine.id)}`;
+    const comment = await post('officer', `${url}/comment`, { note: '更换滤筒，加强湿式作业' });
+    expect(comment.status).toBe(200);
+    const officerResolve = await post('officer', `${url}/resolve`, { reason: 'false-alarm', note: '' });
+    expect(officerResolve.status).toBe(403);
+    const badReason = await post('township', `${url}/resolve`, { reason: 'bored', note: '' });
+    expect(badReason.status).toBe(400);
+    expect(String(badReason.body.message)).toContain('reason');
+    const resolved = await post('township', `${url}/resolve`, { reason: 'exceedance', note: '已责令整改' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ state: 'cleared', resolution: { by: 'township', reason: 'exceedance', note: '已责令整改' } });
+    // Acting on a resolved alert is a conflict, not a silent no-op.
+    expect((await post('township', `${url}/comment`, { note: 'again' })).status).toBe(409);
+    expect((await post('township', `${url}/ack`, { note: '' })).status).toBe(409);
+    // A foreign alert: 404, as for an unknown id, for every action.
+    const foreign = rules.activeAlerts().find((a) => a.sensorId === 'chem-dawu.h2s-1')!;
+    expect((await post('township', `/api/alerts/${encodeURIComponent(foreign.id)}/resolve`, { reason: 'false-alarm', note: 'x' })).status).toBe(404);
+    expect((await post('township', `/api/alerts/${encodeURIComponent(foreign.id)}/comment`, { note: 'x' })).status).toBe(404);
+    expect((await get('township', `/api/alerts/${encodeURIComponent(foreign.id)}`)).status).toBe(404);
+    await rules.flush();
+    const audit = (await get('township', '/api/audit')).body as { kind: string; by: string; note: string; reason?: string; alertId: string }[];
+    expect(audit.filter((e) => e.alertId === mine.id).map((e) => [e.kind, e.by, e.note, e.reason ?? null])).toEqual([
+      ['resolved', 'township', '已责令整改', 'exceedance'],
+      ['commented', 'officer', '更换滤筒，加强湿式作业', null],
+      ['acknowledged', 'officer', '已停机检修除尘器', null],
+    ]);
+    // The Dawu township's actions are not in the Liguo inspector's log, and the city sees Liguo's.
+    expect(audit.every((e) => !e.alertId.includes('chem-dawu'))).toBe(true);
+    expect(((await get('city', '/api/audit')).body as { alertId: string }[]).filter((e) => e.alertId === mine.id)).toHaveLength(3);
+    const one = (await get('township', url)).body as { alert: { state: string }; events: { kind: string }[] };
+    expect(one.alert.state).toBe('cleared');
+    expect(one.events.map((e) => e.kind)).toEqual(['raised', 'acknowledged', 'commented', 'resolved']);
   });
 });

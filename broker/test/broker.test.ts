@@ -109,7 +109,7 @@ describe('broker: limits, revocation, presence', () => {
 
   it('closes a gateway that exceeds its message rate, counts it, and keeps running', async () => {
     const c = await gw(broker.port(), 'a', 'g1');
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     for (let i = 0; i < 30; i++) c.publish('hw/v1/a/g1/up', `{"i":${i}}`, { qos: 0 });
     await closed;
     c.end(true);
@@ -119,7 +119,7 @@ describe('broker: limits, revocation, presence', () => {
 
   it('closes a publish larger than the limit, and refuses connections past the cap with CONNACK 3', async () => {
     const c = await gw(broker.port(), 'b', 'g2');
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     c.publish('hw/v1/b/g2/up', Buffer.alloc(8000, 'x'), { qos: 0 });
     await closed;
     c.end(true);
@@ -133,7 +133,7 @@ describe('broker: limits, revocation, presence', () => {
   it('revokes a gateway at once when the registry is reloaded without it', async () => {
     await waitFor(() => broker.counters.connections === 0 || undefined, { what: 'connections closed' });
     const c = await gw(broker.port(), 'b', 'g2');
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     const file = structuredClone(fx.file);
     file.enterprises[1]!.gateways = file.enterprises[1]!.gateways.filter((g) => g.id !== 'g2');
     fx.holder.reload(buildRegistry(file, loadCatalogue()));

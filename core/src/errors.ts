@@ -23,6 +23,7 @@ export const ERRORS = {
   HW_ERR_BAD_LOGIN: { status: 401, message: 'wrong username or password' },
   HW_ERR_FORBIDDEN: { status: 403, message: 'outside your jurisdiction' },
   HW_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  HW_ERR_CONFLICT: { status: 409, message: 'the alert is not in a state that allows this action' },
   HW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
 } as const;
 

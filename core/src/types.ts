@@ -62,9 +62,27 @@ export interface Alert {
   updatedAt: number;
   ackBy?: string;
   ackNote?: string;
+  /** Set when a regulator resolved the alert (rather than the condition clearing). */
+  resolution?: { by: string; reason: ResolveReason; note: string; at: number };
 }
 
-export type AlertEventKind = 'raised' | 'escalated' | 'deescalated' | 'acknowledged' | 'cleared';
+/** Why an alert was resolved by hand. */
+export type ResolveReason = 'exceedance' | 'false-alarm' | 'sensor-fault';
+export const RESOLVE_REASONS: readonly ResolveReason[] = ['exceedance', 'false-alarm', 'sensor-fault'];
+
+export type AlertEventKind = 'raised' | 'escalated' | 'deescalated' | 'acknowledged' | 'cleared' | 'resolved' | 'commented';
+
+/**
+ * What a person does to an alert (API → rules engine, in process or over the internal
+ * MQTT topic). Each one becomes an alert event with `by` and `note`: the audit log.
+ */
+export type AlertCommand =
+  | { op: 'ack'; alertId: string; by: string; note: string }
+  | { op: 'resolve'; alertId: string; by: string; reason: ResolveReason; note: string }
+  | { op: 'comment'; alertId: string; by: string; note: string };
+
+/** The event kind each command produces. */
+export const COMMAND_EVENT: Record<AlertCommand['op'], AlertEventKind> = { ack: 'acknowledged', resolve: 'resolved', comment: 'commented' };
 
 /** Append-only history of every change to an alert. */
 export interface AlertEvent {

@@ -1,4 +1,4 @@
-import { ALERT_LEVELS, type Alert, type AlertEvent, type AlertEventKind, type AlertLevel, type AlertReason } from '../../core/src/types.ts';
+import { ALERT_LEVELS, type Alert, type AlertEvent, type AlertEventKind, type AlertLevel, type AlertReason, type ResolveReason } from '../../core/src/types.ts';
 
 export interface Trigger {
   sensorId: string;
@@ -122,6 +122,28 @@ export function createAlertManager(opts: AlertManagerOptions) {
       cur.ackNote = note;
       cur.updatedAt = at;
       return emit(cur, 'acknowledged', { by, note });
+    },
+
+    /** A regulator closes the alert by hand, with the reason (real exceedance, false alarm, sensor fault). */
+    resolve(alertId: string, by: string, reason: ResolveReason, note: string, at = opts.now()): AlertEvent | undefined {
+      const entry = [...active.entries()].find(([, a]) => a.id === alertId);
+      if (!entry) return undefined;
+      const [k, cur] = entry;
+      active.delete(k);
+      calmSince.delete(k);
+      lowerSince.delete(k);
+      cur.state = 'cleared';
+      cur.resolution = { by, reason, note, at };
+      cur.updatedAt = at;
+      return emit(cur, 'resolved', { by, note });
+    },
+
+    /** A note on an open alert (rectification steps, findings); the alert itself is unchanged. */
+    comment(alertId: string, by: string, note: string, at = opts.now()): AlertEvent | undefined {
+      const cur = [...active.values()].find((a) => a.id === alertId);
+      if (!cur) return undefined;
+      cur.updatedAt = at;
+      return emit(cur, 'commented', { by, note });
     },
 
     /** Rebuild from stored events (restart): the last event of each alert decides. */

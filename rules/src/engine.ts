@@ -4,7 +4,7 @@ import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder, SensorEntry } from '../../core/src/registry.ts';
 import type { ExposurePoint, Store } from '../../core/src/store/store.ts';
-import type { Alert, AlertEvent, AlertLevel, AlertReason, Reading } from '../../core/src/types.ts';
+import type { Alert, AlertCommand, AlertEvent, AlertLevel, AlertReason, Reading, ResolveReason } from '../../core/src/types.ts';
 import { createAlertManager } from './alert-manager.ts';
 import { createDeadMan } from './dead-man.ts';
 import { forecast } from './early-warning.ts';
@@ -56,6 +56,10 @@ export interface RulesEngine {
   /** Readings ingest refused (out-of-range ones count towards a sensor fault). */
   handleRejections(rejections: readonly Rejection[], ts: number): void;
   acknowledge(alertId: string, by: string, note: string): AlertEvent | undefined;
+  resolve(alertId: string, by: string, reason: ResolveReason, note: string): AlertEvent | undefined;
+  comment(alertId: string, by: string, note: string): AlertEvent | undefined;
+  /** Run a person's command; undefined when the alert is not active. */
+  command(cmd: AlertCommand): AlertEvent | undefined;
   activeAlerts(): Alert[];
   exposure(sensorId: string): SensorExposure | undefined;
   /** GBZ/T 229 grade of a monitoring point from its current 8-h exposure. */
@@ -254,6 +258,15 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       }
     },
     acknowledge: (alertId, by, note) => alerts.acknowledge(alertId, by, note),
+    resolve: (alertId, by, reason, note) => alerts.resolve(alertId, by, reason, note),
+    comment: (alertId, by, note) => alerts.comment(alertId, by, note),
+    command(cmd) {
+      switch (cmd.op) {
+        case 'ack': return alerts.acknowledge(cmd.alertId, cmd.by, cmd.note);
+        case 'resolve': return alerts.resolve(cmd.alertId, cmd.by, cmd.reason, cmd.note);
+        case 'comment': return alerts.comment(cmd.alertId, cmd.by, cmd.note);
+      }
+    },
     activeAlerts: () => alerts.active(),
     exposure(sensorId) {
       const s = deps.registry.current.sensors.get(sensorId);
