@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import { Type, type Static } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import { ERRORS, HwError, type ErrorCode } from '../../core/src/errors.ts';
@@ -15,9 +17,10 @@ import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type C
 import type { Catalogue } from '../../core/src/agents.ts';
 import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
-import type { ServerMessage } from '../../core/src/ws-messages.ts';
+import { MAX_READING_SUBSCRIPTIONS, type ClientMessage, type LiveReading, type ServerMessage } from '../../core/src/ws-messages.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { createSessions } from './sessions.ts';
+import { AlertEventSchema, AlertSchema, AuditEntrySchema, errors, HealthSchema, UserSchema } from './schemas.ts';
 
 /** Runs a person's command on an alert (the rules engine owns the lifecycle). */
 export interface AlertActions {
@@ -86,13 +89,27 @@ const AuditQuery = Type.Object({
 /** Alert events made by a person: the audit log. */
 const AUDITED = new Set(['acknowledged', 'resolved', 'commented']);
 
+interface Client {
+  ws: WebSocket;
+  user: UserDef;
+  /** Sensors whose live readings this client receives. */
+  readings: Set<string>;
+  /** Readings skipped while the client was behind, reported in a notice. */
+  dropped: number;
+}
+
+/** Beyond this much unsent data a client gets no live readings (sampled, with a notice). */
+const SAMPLE_ABOVE_BYTES = 512 * 1024;
+/** Beyond this it is disconnected: it reconnects with `since` and loses no alert. */
+const DROP_ABOVE_BYTES = 4 * 1024 * 1024;
+
 const publicUser = (u: UserDef) => ({ username: u.username, name: u.name, role: u.role, scope: u.scope });
 
 export function buildApp(opts: AppOptions): HazardwatchApp {
   const now = opts.now ?? Date.now;
   const sessions = createSessions(opts.sessionTtlMs, now);
   const view = createAlertView();
-  const sockets = new Set<{ ws: WebSocket; user: UserDef }>();
+  const sockets = new Set<Client>();
   // Per-request access logs stay off at info level: the api child logs from warn up.
   const apiLogger = opts.logger.child({ module: 'api' }, { level: opts.logger.level === 'info' ? 'warn' : opts.logger.level });
   const app = Fastify({ loggerInstance: apiLogger as FastifyBaseLogger }) as unknown as FastifyInstance;
@@ -117,13 +134,58 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   const canSee = (user: UserDef, alert: Pick<Alert, 'enterpriseId'>) => opts.registry.current.visibleEnterprises(user).has(alert.enterpriseId);
 
   const send = (ws: WebSocket, msg: ServerMessage) => {
-    // A slow client is dropped rather than allowed to buffer without bound.
-    if (ws.bufferedAmount > 4 * 1024 * 1024) {
+    // A slow client is dropped rather than allowed to buffer without bound: the
+    // pipeline never waits for a socket.
+    if (ws.bufferedAmount > DROP_ABOVE_BYTES) {
+      opts.metrics.wsDropped.inc();
       ws.terminate();
       return;
     }
     ws.send(JSON.stringify(msg));
   };
+
+  function pushReadings(readings: readonly Reading[]) {
+    for (const c of sockets) {
+      if (c.readings.size === 0) continue;
+      const mine: LiveReading[] = [];
+      for (const r of readings) if (c.readings.has(r.sensorId)) mine.push({ sensorId: r.sensorId, ts: r.ts, value: r.value, unit: r.unit, valueStd: r.valueStd });
+      if (mine.length === 0) continue;
+      if (c.ws.bufferedAmount > SAMPLE_ABOVE_BYTES) {
+        c.dropped += mine.length;
+        continue;
+      }
+      if (c.dropped > 0) {
+        send(c.ws, { type: 'notice', code: 'readings-dropped', dropped: c.dropped });
+        c.dropped = 0;
+      }
+      send(c.ws, { type: 'readings', readings: mine });
+    }
+  }
+
+  function onClientMessage(c: Client, data: Buffer) {
+    let msg: ClientMessage;
+    try {
+      msg = JSON.parse(data.toString()) as ClientMessage;
+    } catch {
+      return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: 'message is not JSON' });
+    }
+    if (msg?.type === 'ping') return send(c.ws, { type: 'pong' });
+    if (msg?.type === 'subscribe-readings') {
+      if (!Array.isArray(msg.sensors) || msg.sensors.some((id) => typeof id !== 'string') || msg.sensors.length > MAX_READING_SUBSCRIPTIONS) {
+        return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `sensors must be an array of at most ${MAX_READING_SUBSCRIPTIONS} sensor ids` });
+      }
+      // Checked against the user's scope now; foreign and unknown ids are refused alike.
+      const reg = opts.registry.current;
+      const visible = reg.visibleEnterprises(c.user);
+      const ok = (id: string) => {
+        const s = reg.sensors.get(id);
+        return Boolean(s && visible.has(s.enterpriseId));
+      };
+      c.readings = new Set(msg.sensors.filter(ok));
+      return send(c.ws, { type: 'subscribed', sensors: [...c.readings], refused: msg.sensors.filter((id) => !ok(id)) });
+    }
+    return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}` });
+  }
 
   function publishAlertEvent(e: AlertEvent) {
     const eventId = view.apply(e);
@@ -131,10 +193,19 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   }
 
   let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
+  // OpenAPI from the route schemas; the UI at /docs.
+  void app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'hazardwatch API', version: '0.1.0', description: 'Regulator and enterprise API: jurisdictions, enterprises, sensors, readings, exposure, alerts and their audit log, plan KPIs. Log in with POST /api/login, then send `Authorization: Bearer <token>`. Live alerts and readings: WebSocket /ws (see README).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  void app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   void app.register(async (api) => {
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
-    api.post('/api/login', { schema: { body: LoginBody } }, async (req) => {
+    api.post('/api/login', { schema: { body: LoginBody, tags: ['session'], security: [], response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401) } } }, async (req) => {
       const { username, password } = req.body as { username: string; password: string };
       const user = opts.registry.current.users.get(username);
       // Verify against a dummy hash for unknown users so timing does not reveal them.
@@ -144,26 +215,26 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       req.log.info({ username }, 'login');
       return { token: s.token, expiresAt: s.expiresAt, user: publicUser(user) };
     });
-    api.post('/api/logout', async (req) => {
+    api.post('/api/logout', { schema: { tags: ['session'] } }, async (req) => {
       const header = req.headers.authorization;
       if (header?.startsWith('Bearer ')) sessions.revoke(header.slice(7));
       return { ok: true };
     });
-    api.get('/api/me', async (req) => publicUser(userOf(req)));
+    api.get('/api/me', { schema: { tags: ['session'], response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
 
-    api.get('/api/health', async (_req, reply) => {
+    api.get('/api/health', { schema: { tags: ['operations'], security: [], response: { 200: HealthSchema, 503: HealthSchema } } }, async (_req, reply) => {
       const components: Record<string, ComponentHealth> = { store: await opts.store.health() };
       for (const [name, fn] of Object.entries(opts.health ?? {})) components[name] = await fn();
       const ok = Object.values(components).every((c) => c.ok);
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', components });
     });
 
-    api.get('/api/jurisdictions', async (req) => {
+    api.get('/api/jurisdictions', { schema: { tags: ['network'], summary: 'The jurisdiction tree (city, districts, townships)' } }, async (req) => {
       userOf(req);
       return [...opts.registry.current.jurisdictions.values()];
     });
 
-    api.get('/api/enterprises', async (req) => {
+    api.get('/api/enterprises', { schema: { tags: ['network'], summary: 'Enterprises you may see, with their GBZ/T 229 grade (worst point) and open alerts' } }, async (req) => {
       const user = userOf(req);
       const reg = opts.registry.current;
       const visible = reg.visibleEnterprises(user);
@@ -176,7 +247,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       }));
     });
 
-    api.get('/api/alerts', { schema: { querystring: AlertsQuery, tags: ['alerts'], summary: 'Alerts you may see, worst level first, filtered and paged (total in x-total-count)' } }, async (req, reply) => {
+    api.get('/api/alerts', { schema: { querystring: AlertsQuery, response: { 200: Type.Array(AlertSchema), ...errors(400, 401, 404) }, tags: ['alerts'], summary: 'Alerts you may see, worst level first, filtered and paged (total in x-total-count)' } }, async (req, reply) => {
       const user = userOf(req);
       const q = req.query as Static<typeof AlertsQuery>;
       const reg = opts.registry.current;
@@ -209,21 +280,21 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return e.alert;
     };
 
-    api.get('/api/alerts/:id', { schema: { params: AlertParams, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
+    api.get('/api/alerts/:id', { schema: { params: AlertParams, response: { 200: Type.Object({ alert: AlertSchema, events: Type.Array(AlertEventSchema) }), ...errors(401, 404) }, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       const alert = visibleAlert(user, id);
       return { alert, events: await opts.store.queryAlertEvents({ alertId: id }) };
     });
 
-    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
+    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409) }, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
       return act({ op: 'ack', alertId: id, by: user.username, note: (req.body as { note: string }).note });
     });
 
-    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
+    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, response: { 200: AlertSchema, ...errors(400, 401, 403, 404, 409) }, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
@@ -233,14 +304,14 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return act({ op: 'resolve', alertId: id, by: user.username, reason: body.reason, note: body.note });
     });
 
-    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
+    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409) }, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
       return act({ op: 'comment', alertId: id, by: user.username, note: (req.body as { note: string }).note });
     });
 
-    api.get('/api/audit', { schema: { querystring: AuditQuery, tags: ['alerts'], summary: 'The audit log: every acknowledgement, resolution and comment you may see, newest first' } }, async (req) => {
+    api.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: Type.Array(AuditEntrySchema), ...errors(400, 401) }, tags: ['alerts'], summary: 'The audit log: every acknowledgement, resolution and comment you may see, newest first' } }, async (req) => {
       const user = userOf(req);
       const q = req.query as Static<typeof AuditQuery>;
       const events = await opts.store.queryAlertEvents({ since: q.from ?? 0, alertId: q.alertId });
@@ -251,12 +322,12 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
         .map((e) => ({ ts: e.ts, kind: e.kind, by: e.by, note: e.note, reason: e.kind === 'resolved' ? e.alert.resolution?.reason : undefined, alertId: e.alertId, enterpriseId: e.alert.enterpriseId, sensorId: e.alert.sensorId, level: e.alert.level }));
     });
 
-    api.get('/metrics', async (_req, reply) => {
+    api.get('/metrics', { schema: { tags: ['operations'], security: [], summary: 'Prometheus text (prom-client)' } }, async (_req, reply) => {
       opts.metrics.wsClients.set(sockets.size);
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
     });
 
-    api.get('/ws', { websocket: true }, (ws, req) => {
+    api.get('/ws', { websocket: true, schema: { hide: true } }, (ws, req) => {
       let user: UserDef;
       try {
         user = userOf(req);
@@ -265,8 +336,9 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
         ws.close(4401, 'unauthenticated');
         return;
       }
-      const entry = { ws, user };
+      const entry: Client = { ws, user, readings: new Set(), dropped: 0 };
       sockets.add(entry);
+      ws.on('message', (data: Buffer) => onClientMessage(entry, data));
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
       const since = Number((req.query as { since?: string }).since);
       const missed = Number.isFinite(since) && since > 0 ? view.since(since) : undefined;
@@ -275,7 +347,11 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       } else {
         send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
       }
-      const beat = setInterval(() => send(ws, { type: 'heartbeat', ts: now() }), opts.heartbeatMs ?? 15_000);
+      const beat = setInterval(() => {
+        // A session that expired or a user removed from the registry is disconnected.
+        if (!opts.registry.current.users.has(user.username)) return ws.close(4401, 'user removed');
+        send(ws, { type: 'heartbeat', ts: now(), lastEventId: view.lastEventId() });
+      }, opts.heartbeatMs ?? 15_000);
       ws.on('close', () => {
         clearInterval(beat);
         sockets.delete(entry);
@@ -294,7 +370,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     app,
     view,
     publishAlertEvent,
-    onReadings: (readings) => monitoring?.onReadings(readings),
+    onReadings: (readings) => {
+      monitoring?.onReadings(readings);
+      pushReadings(readings);
+    },
     async loadHistory() {
       view.load(await opts.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 }));
     },

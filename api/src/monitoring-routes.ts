@@ -61,7 +61,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     return deps.now() - l.ts > 3 * intervalS * 1000 ? 'stale' : 'ok';
   };
 
-  api.get('/api/sensors', { schema: { querystring: Type.Object({ enterprise: Type.Optional(Type.String()) }) } }, async (req) => {
+  api.get('/api/sensors', { schema: { querystring: Type.Object({ enterprise: Type.Optional(Type.String()) }), tags: ['sensors'], summary: 'Sensors you may see: last reading, status (ok, stale, fault, offline, never), limits, grade, live exposure' } }, async (req) => {
     const user = deps.userOf(req);
     const visible = deps.registry.current.visibleEnterprises(user);
     const only = (req.query as { enterprise?: string }).enterprise;
@@ -78,7 +78,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
       }));
   });
 
-  api.get('/api/sensors/:id/readings', { schema: { querystring: History } }, async (req) => {
+  api.get('/api/sensors/:id/readings', { schema: { querystring: History, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from: number; to: number; intervalMs: number; fn: 'mean' | 'max' };
     if (q.to < q.from) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/to must not be before querystring/from');
@@ -86,14 +86,14 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     return { sensorId: s.id, unit: s.agentDef.unit, fn: q.fn, intervalMs: q.intervalMs, points: await deps.store.aggregateReadings({ sensorId: s.id, from: q.from, to: q.to, intervalMs: q.intervalMs, fn: q.fn }) };
   });
 
-  api.get('/api/sensors/:id/exposure', { schema: { querystring: Range } }, async (req) => {
+  api.get('/api/sensors/:id/exposure', { schema: { querystring: Range, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage)' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from?: number; to?: number };
     const to = q.to ?? deps.now();
     return { sensorId: s.id, current: deps.insights?.exposure(s.id) ?? null, history: await deps.store.queryExposure({ sensorId: s.id, from: q.from ?? to - 24 * 3600_000, to }) };
   });
 
-  api.get('/api/kpi', { schema: { querystring: Type.Intersect([Range, Type.Object({ jurisdiction: Type.Optional(Type.String()) })]) } }, async (req) => {
+  api.get('/api/kpi', { schema: { querystring: Type.Intersect([Range, Type.Object({ jurisdiction: Type.Optional(Type.String()) })]), tags: ['kpi'], summary: 'Plan KPI: workplace hazard monitoring pass rate per jurisdiction against its target' } }, async (req) => {
     const user = deps.userOf(req);
     const q = req.query as { from?: number; to?: number; jurisdiction?: string };
     const reg = deps.registry.current;

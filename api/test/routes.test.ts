@@ -191,4 +191,16 @@ describe('API routes and jurisdiction scoping', () => {
     expect(one.alert.state).toBe('cleared');
     expect(one.events.map((e) => e.kind)).toEqual(['raised', 'acknowledged', 'commented', 'resolved']);
   });
+
+  it('documents every route in OpenAPI, served with its UI at /docs', async () => {
+    const doc = (await hw.app.inject({ method: 'GET', url: '/docs/json' })).json() as { openapi: string; paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const path of ['/api/login', '/api/health', '/api/jurisdictions', '/api/enterprises', '/api/sensors', '/api/sensors/{id}/readings', '/api/sensors/{id}/exposure', '/api/alerts', '/api/alerts/{id}', '/api/alerts/{id}/ack', '/api/alerts/{id}/resolve', '/api/alerts/{id}/comment', '/api/audit', '/api/kpi', '/metrics']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(doc.paths['/api/alerts/{id}/resolve']!.post!.responses!)).toEqual(expect.arrayContaining(['200', '403', '409']));
+    const ui = await hw.app.inject({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger');
+  });
 });

@@ -22,6 +22,7 @@ export function createMetrics() {
     mqttMessagesIn: new Counter({ name: 'hw_mqtt_messages_in_total', help: 'MQTT messages published by clients', registers: r }),
     mqttRefused: new Counter({ name: 'hw_mqtt_refused_total', help: 'MQTT refusals, by reason', labelNames: ['reason'], registers: r }),
     wsClients: new Gauge({ name: 'hw_ws_clients', help: 'Connected dashboard WebSocket clients', registers: r }),
+    wsDropped: new Counter({ name: 'hw_ws_dropped_total', help: 'WebSocket clients disconnected for falling behind (more than 4 MB unsent)', registers: r }),
   };
 }
 

@@ -1,15 +1,39 @@
 import type { Alert, AlertEvent } from './types.ts';
 
 /**
- * The WebSocket message map (server ↔ dashboard). Every pushed event carries a
- * monotonically increasing `eventId`; a client that reconnects with `?since=<eventId>`
- * is sent what it missed.
+ * The WebSocket message map (server ↔ dashboard).
+ *
+ * Alerts: every pushed alert event carries a monotonically increasing `eventId`; a client
+ * that reconnects with `?since=<eventId>` is sent what it missed (or a fresh snapshot
+ * when the server's replay ring no longer reaches back that far). Heartbeats carry the
+ * last event id too, so a client can tell it missed nothing while idle.
+ *
+ * Live readings are sampled, not replayed: a client subscribes to chosen sensors; when
+ * it falls behind, readings are skipped and a `notice` says how many. A client that
+ * cannot keep up even with alerts is disconnected (it reconnects with `since`).
  */
 export type ServerMessage =
   | { type: 'hello'; user: { username: string; name: string; role: string; scope: string }; lastEventId: number }
   | { type: 'snapshot'; alerts: Alert[]; lastEventId: number }
   | { type: 'alert'; eventId: number; event: AlertEvent }
-  | { type: 'heartbeat'; ts: number }
+  | { type: 'heartbeat'; ts: number; lastEventId: number }
+  | { type: 'subscribed'; sensors: string[]; refused: string[] }
+  | { type: 'readings'; readings: LiveReading[] }
+  | { type: 'notice'; code: 'readings-dropped'; dropped: number }
+  | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
-export type ClientMessage = { type: 'ping' };
+export interface LiveReading {
+  sensorId: string;
+  ts: number;
+  value: number;
+  unit: string;
+  valueStd: number;
+}
+
+export type ClientMessage =
+  | { type: 'ping' }
+  /** Replace the set of sensors whose live readings this socket receives (at most 500). */
+  | { type: 'subscribe-readings'; sensors: string[] };
+
+export const MAX_READING_SUBSCRIPTIONS = 500;

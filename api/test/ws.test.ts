@@ -1,0 +1,130 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/src/logger.ts';
+import { createMetrics } from '../../core/src/metrics.ts';
+import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import type { AlertEvent, Reading } from '../../core/src/types.ts';
+import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
+import { login, openSocket } from '../../test/clients.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { waitFor } from '../../test/ports.ts';
+import { buildApp, type HazardwatchApp } from '../src/app.ts';
+
+/**
+ * The WebSocket over a real TCP socket: live readings scoped to the user, replay after a
+ * reconnect, heartbeats, and a client that stops reading is dropped without holding up others.
+ */
+describe('WebSocket', () => {
+  const dir = tempDir('hw-ws-');
+  const { registry, catalogue } = demo();
+  let store: Store;
+  let rules: RulesEngine;
+  let hw: HazardwatchApp;
+  let port: number;
+  const metrics = createMetrics();
+
+  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
+    const s = registry.current.sensors.get(id)!;
+    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
+  };
+  const feed = async (rs: Reading[]) => {
+    rules.handleReadings(rs);
+    hw.onReadings(rs);
+    await rules.flush();
+  };
+
+  beforeAll(async () => {
+    store = createSqliteStore(dir, silentLogger());
+    await store.start();
+    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
+    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir, heartbeatMs: 200 });
+    await rules.start();
+    await hw.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (hw.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await rules.stop();
+    await hw.app.close();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends live readings of the sensors a user subscribed to, and refuses sensors outside their scope', async () => {
+    const sock = await openSocket(port, await login(port, 'township'));
+    sock.ws.send(JSON.stringify({ type: 'subscribe-readings', sensors: ['cement-liguo.noise-1', 'chem-dawu.h2s-1', 'no-such-sensor'] }));
+    const sub = await waitFor(() => sock.messages.find((m) => m.type === 'subscribed'), { what: 'subscribed' });
+    expect(sub).toMatchObject({ sensors: ['cement-liguo.noise-1'], refused: ['chem-dawu.h2s-1', 'no-such-sensor'] });
+    await feed([reading('cement-liguo.noise-1', 78), reading('chem-dawu.h2s-1', 1), reading('cement-liguo.so2-1', 1)]);
+    const live = await waitFor(() => sock.messages.find((m) => m.type === 'readings'), { what: 'live readings' });
+    if (live.type !== 'readings') throw new Error('unreachable');
+    expect(live.readings.map((r) => [r.sensorId, r.valueStd])).toEqual([['cement-liguo.noise-1', 78]]);
+    sock.ws.send('{not json');
+    sock.ws.send(JSON.stringify({ type: 'subscribe-readings', sensors: 'all' }));
+    const errors = await waitFor(() => { const e = sock.messages.filter((m) => m.type === 'error'); return e.length >= 2 ? e : undefined; }, { what: 'two errors' });
+    expect(errors.map((e) => (e.type === 'error' ? e.message : ''))).toEqual(['message is not JSON', 'sensors must be an array of at most 500 sensor ids']);
+    // Every reading that reached the socket belongs to the inspector's township.
+    const seen = sock.messages.flatMap((m) => (m.type === 'readings' ? m.readings.map((r) => r.sensorId) : []));
+    expect(seen.every((id) => id.startsWith('cement-liguo.') || id.startsWith('foundry-liguo.'))).toBe(true);
+    sock.close();
+  });
+
+  it('sends heartbeats carrying the last event id', async () => {
+    const sock = await openSocket(port, await login(port, 'city'));
+    const beats = await waitFor(() => { const b = sock.messages.filter((m) => m.type === 'heartbeat'); return b.length >= 2 ? b : undefined; }, { what: 'two heartbeats' });
+    expect(beats[0]).toMatchObject({ type: 'heartbeat', lastEventId: expect.any(Number) });
+    sock.close();
+  });
+
+  it('replays exactly the alerts missed while disconnected, when the client reconnects with its last event id', async () => {
+    const token = await login(port, 'township');
+    const witness = await openSocket(port, token); // stays connected throughout
+    const first = await openSocket(port, token);
+    await feed([reading('cement-liguo.dust-resp-1', 9)]);
+    await waitFor(() => first.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'cement-liguo.dust-resp-1'), { what: 'the first alert' });
+    await new Promise((r) => setTimeout(r, 100));
+    const lastSeen = Math.max(...first.messages.flatMap((m) => (m.type === 'alert' ? [m.eventId] : [])));
+    first.close();
+    // While it is away: a foreign alert, then two of its own.
+    await feed([reading('chem-dawu.h2s-1', 30), reading('foundry-liguo.co-1', 500), reading('cement-liguo.so2-1', 60)]);
+    await new Promise((r) => setTimeout(r, 100));
+    const missed = witness.messages.flatMap((m) => (m.type === 'alert' && m.eventId > lastSeen ? [m] : []));
+    expect(new Set(missed.map((m) => m.event.alert.sensorId))).toEqual(new Set(['foundry-liguo.co-1', 'cement-liguo.so2-1']));
+    const again = await openSocket(port, token, lastSeen);
+    await waitFor(() => again.messages.filter((m) => m.type === 'alert').length >= missed.length || undefined, { what: 'replayed alerts' });
+    await new Promise((r) => setTimeout(r, 200));
+    const replayed = again.messages.flatMap((m) => (m.type === 'alert' ? [m] : []));
+    // Exactly what a client that never left received after that id: same events, same order.
+    expect(replayed.map((m) => [m.eventId, m.event.kind, m.event.alertId])).toEqual(missed.map((m) => [m.eventId, m.event.kind, m.event.alertId]));
+    expect(again.messages.some((m) => m.type === 'snapshot')).toBe(false);
+    again.close();
+    witness.close();
+  });
+
+  it('disconnects a client that stops reading, and keeps serving the others in full', async () => {
+    const slow = await openSocket(port, await login(port, 'city'));
+    const fast = await openSocket(port, await login(port, 'city'));
+    const closed = new Promise<void>((resolve) => slow.ws.once('close', () => resolve()));
+    // The slow client stops reading from its TCP socket.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const template = rules.activeAlerts().find((a) => a.enterpriseId === 'cement-liguo')!;
+    const note = 'x'.repeat(200_000);
+    const before = fast.messages.length;
+    for (let i = 0; i < 150; i++) {
+      const e: AlertEvent = { alertId: template.id, kind: 'commented', ts: Date.now(), alert: template, by: 'load', note };
+      hw.publishAlertEvent(e);
+      await new Promise((r) => setImmediate(r));
+    }
+    // The server gave up on it (the paused client cannot even read the close)...
+    await waitFor(async () => ((await metrics.wsDropped.get()).values[0]?.value ?? 0) >= 1 || undefined, { timeoutMs: 30_000, what: 'the slow client dropped' });
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await closed;
+    // ...while the other client got every event.
+    await waitFor(() => fast.messages.length - before >= 150 || undefined, { timeoutMs: 30_000, what: 'all 150 events at the fast client' });
+    expect(fast.messages.slice(before).filter((m) => m.type === 'alert')).toHaveLength(150);
+    expect(fast.ws.readyState).toBe(fast.ws.OPEN);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^hw_ws_dropped_total [1-9]/m);
+    fast.close();
+  });
+});
