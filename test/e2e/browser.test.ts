@@ -70,14 +70,72 @@ describe('dashboard in Chromium', () => {
     expect(await township.getAttribute(row, 'class')).toContain('level-red');
     await township.screenshot({ path: join(ARTIFACTS, 'board-red-1366x768.png') });
 
-    // Acknowledge in the township session, with a note.
-    township.once('dialog', (d) => void d.accept('现场已通风，复测中'));
+    // Acknowledge in the township session, with a note, in the board's own dialog.
     await township.click(`${row} button.ack`);
+    await township.waitForSelector('#action-dialog[open]');
+    expect(await township.isVisible('#reason-wrap')).toBe(false);
+    await township.fill('#action-dialog textarea[name=note]', '现场已通风，复测中');
+    await township.screenshot({ path: join(ARTIFACTS, 'board-ack-dialog.png') });
+    await township.click('#action-confirm');
     await township.waitForSelector(`${row}[data-state=acknowledged]`);
     // The district session sees it change, live, without reloading.
     await district.waitForSelector(`${row}[data-state=acknowledged]`, { timeout: 10_000 });
     expect(await district.textContent(row)).toContain('township');
     await district.screenshot({ path: join(ARTIFACTS, 'board-acknowledged-district.png') });
+
+    // The district regulator resolves it with a reason; it leaves both boards.
+    await district.click(`${row} button.resolve`);
+    await district.waitForSelector('#action-dialog[open]');
+    await district.selectOption('#action-dialog select[name=reason]', 'exceedance');
+    await district.fill('#action-dialog textarea[name=note]', '已责令停产整改');
+    await district.click('#action-confirm');
+    await district.waitForSelector(row, { state: 'detached' });
+    await township.waitForSelector(row, { state: 'detached', timeout: 10_000 });
+    const audit = await (await fetch(`http://127.0.0.1:${hw.httpPort}/api/audit`, { headers: { authorization: `Bearer ${await township.evaluate(() => sessionStorage.getItem('hw.token'))}` } })).json() as { kind: string; by: string; reason?: string; note: string }[];
+    expect(audit.slice(0, 2).map((e) => [e.kind, e.by, e.reason ?? null, e.note])).toEqual([['resolved', 'district', 'exceedance', '已责令停产整改'], ['acknowledged', 'township', null, '现场已通风，复测中']]);
+  });
+
+  it('an enterprise officer sees no resolve button; the officer can acknowledge but resolving is for regulators', async () => {
+    const officer = await loggedIn('officer');
+    expect(await officer.isVisible('#filter-wrap')).toBe(false);
+    const rows = await officer.$$eval('#alert-rows tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.alertId ?? ''));
+    expect(rows.every((id) => id.startsWith('cement-liguo.'))).toBe(true);
+    expect(await officer.$$('#alert-rows button.resolve')).toHaveLength(0);
+  });
+
+  it('lists enterprises with grades, draws a sensor trend with its limit lines and live readings, shows the plan KPI, and filters by jurisdiction', async () => {
+    const city = await loggedIn('city');
+    await city.click('#tabs button[data-tab=enterprises]');
+    await city.waitForSelector('#enterprise-rows tr[data-enterprise-id=cement-liguo]');
+    expect(await city.$$('#enterprise-rows tr')).toHaveLength(6);
+    await city.waitForFunction(() => /^[0ⅠⅡⅢⅣ]$/.test(document.querySelector('#enterprise-rows tr[data-enterprise-id=cement-liguo] .grade')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await city.screenshot({ path: join(ARTIFACTS, 'enterprises-1366x768.png') });
+
+    // Jurisdiction filter: Dawu subdistrict only.
+    await city.selectOption('#jurisdiction', 'xz-jiawang-dawu');
+    expect(await city.$$eval('#enterprise-rows tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.enterpriseId))).toEqual(['chem-dawu', 'furniture-dawu']);
+    await city.selectOption('#jurisdiction', '');
+
+    // Sensor view: SO2 at the cement plant, history plus live, with PC-TWA and PC-STEL lines.
+    await city.click('#enterprise-rows tr[data-enterprise-id=cement-liguo] a');
+    await city.waitForSelector('#sensor-rows li[data-sensor-id="cement-liguo.so2-1"]');
+    await city.click('#sensor-rows li[data-sensor-id="cement-liguo.so2-1"]');
+    await city.waitForSelector('#chart line[data-limit=pcTwa]', { state: 'attached' }); // a horizontal line has no height: attached, not 'visible'
+    expect(await city.$$('#chart line[data-limit=pcStel]')).toHaveLength(1);
+    // The simulated gateway keeps publishing: live points arrive over the socket.
+    await city.waitForSelector('#chart polyline.live', { state: 'attached', timeout: 15_000 });
+    await city.waitForFunction(() => (document.querySelector('#chart polyline.live')?.getAttribute('points') ?? '').split(' ').length >= 2, undefined, { timeout: 15_000 });
+    expect(await city.textContent('#chart-legend')).toContain('PC-STEL');
+    await city.screenshot({ path: join(ARTIFACTS, 'sensor-trend-1366x768.png') });
+
+    // Plan KPI against the target.
+    await city.click('#tabs button[data-tab=kpi]');
+    await city.waitForSelector('#kpi-rows tr[data-jurisdiction-id=xz]');
+    expect(await city.textContent('#kpi-rows tr[data-jurisdiction-id=xz]')).toMatch(/\d+\.\d%.*85%/);
+    expect(await city.$$('#kpi-rows tr')).toHaveLength(6);
+    await city.screenshot({ path: join(ARTIFACTS, 'kpi-1366x768.png') });
+    // Nothing overflows sideways on the laptop.
+    expect(await city.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
   });
 
   it('switches to English, and lays out on a wall display', async () => {
