@@ -6,7 +6,7 @@
  * Mosquitto alone as the ceiling. Writes the figures to BENCHMARKS.md ("## End to end")
  * and, with --json, prints one JSON object as the last line.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,8 @@ import { hashSecret } from '../core/src/password.ts';
 import { topics } from '../core/src/topics.ts';
 import { startInfluxd } from '../test/influxd.ts';
 import { freePort, waitFor } from '../test/ports.ts';
-import { spawnAll } from '../test/spawn-all.ts';
+import { spawnAll, spawnHw, type SpawnedHw } from '../test/spawn-all.ts';
+import { benchBrokers, medians } from './broker.ts';
 import { login, openSocket } from '../test/clients.ts';
 import { updateBenchmarks } from './report.ts';
 import { benchRules } from './rules.ts';
@@ -33,7 +34,7 @@ const log = (...a: unknown[]) => console.error('[bench]', ...a);
 const G = 20; // gateways
 const M = 10; // sensors per gateway
 const PROBES = QUICK ? 40 : 100;
-const D = QUICK ? { max: 10, latency: 10, burst: 15, baseline: 5 } : { max: 20, latency: 20, burst: 60, baseline: 10 };
+const D = QUICK ? { max: 10, latency: 10, burst: 15, baseline: 5, broker: 5 } : { max: 20, latency: 20, burst: 60, baseline: 10, broker: 10 };
 
 interface LoadResult { sent: number; acked: number; errors: number; elapsedS: number; readingsAcked: number; ackP50Ms: number | null; ackP99Ms: number | null }
 
@@ -92,18 +93,18 @@ const hw = await spawnAll({
 }, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : []);
 const pid = hw.child.pid!;
 
-async function storedCount(): Promise<number> {
+async function storedCount(database = db): Promise<number> {
   const q = encodeURIComponent('SELECT count(value) FROM reading');
-  const body = (await (await fetch(`${influx.url}/query?db=${db}&q=${q}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] };
+  const body = (await (await fetch(`${influx.url}/query?db=${database}&q=${q}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] };
   return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
 /** Wait until the store holds `expected` readings; returns the lag after load ended, ms. */
-async function drain(expected: number, timeoutMs = 120_000): Promise<{ lagMs: number; stored: number }> {
+async function drain(expected: number, timeoutMs = 120_000, database = db): Promise<{ lagMs: number; stored: number }> {
   const t0 = Date.now();
   let stored = 0;
   while (Date.now() - t0 < timeoutMs) {
-    stored = await storedCount();
+    stored = await storedCount(database);
     if (stored >= expected) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -112,14 +113,19 @@ async function drain(expected: number, timeoutMs = 120_000): Promise<{ lagMs: nu
 
 let baseTs = Date.now() - 20 * 24 * 3600_000; // each phase gets its own timestamp range
 let expectedStored = 0;
+/** Where a phase sends its load: the all-in-one by default, or the multi-process topology. */
+interface Target { port: number; db: string; pids: number[]; expected: { n: number } }
+let target: Target = { port: hw.mqttPort, db, pids: [pid], expected: { n: 0 } };
 async function phase(name: string, spec: { durationS: number; rate: number; readingsPerMessage: number; inflight?: number }) {
-  const r = await runLoad({ port: hw.mqttPort, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
+  const r = await runLoad({ port: target.port, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
   baseTs += 2 * 24 * 3600_000;
-  expectedStored += r.readingsAcked;
-  const { lagMs, stored } = await drain(expectedStored);
-  const lost = Math.max(0, expectedStored - stored);
-  expectedStored = stored;
-  const mem = rssMb(pid);
+  const exp = target.db === db ? { get: () => expectedStored, set: (v: number) => (expectedStored = v) } : { get: () => target.expected.n, set: (v: number) => (target.expected.n = v) };
+  exp.set(exp.get() + r.readingsAcked);
+  const { lagMs, stored } = await drain(exp.get(), 120_000, target.db);
+  const lost = Math.max(0, exp.get() - stored);
+  exp.set(stored);
+  const mems = target.pids.map(rssMb);
+  const mem = { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
   log(`${name}: stored ${Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000))} readings/s sustained; ${Math.round(r.acked / r.elapsedS)} msgs/s, ${Math.round(r.readingsAcked / r.elapsedS)} readings/s acked; PUBACK p50 ${r.ackP50Ms?.toFixed(2)} ms p99 ${r.ackP99Ms?.toFixed(2)} ms; drained in ${lagMs} ms; lost ${lost}; rss ${mem.rss.toFixed(0)} MB`);
   // Sustained = what reached the store per second, counting the drain after the load stopped.
   const sustainedReadingsPerSec = Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000));
@@ -183,25 +189,32 @@ clearInterval(sampler);
 const peak = rssMb(pid);
 
 const code = await hw.stop('SIGTERM');
+
+// ---- the multi-process topology: broker, two ingest shards, rules, api (docker-compose.yml) ----
+log('multi-process: broker, ingest 0/2 and 1/2, rules, api');
+const multiDb = 'bench_multi';
+const svc = { HW_SERVICE_PASSWORD: 'bench-multi-secret', HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: multiDb, HW_REGISTRY: join(dir, 'registry.yaml'), HW_LOG_LEVEL: 'warn', HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000), HW_MQTT_RATE_PER_GATEWAY_PER_S: '0' };
+const procs: SpawnedHw[] = [];
+const mbroker = await spawnHw(['broker'], svc);
+procs.push(mbroker);
+const svcEnv = { ...svc, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${mbroker.ready.mqttPort as number}` };
+procs.push(...(await Promise.all([spawnHw(['ingest', '--shard', '0/2'], { ...svcEnv, HW_DATA_DIR: join(dir, 'i0') }), spawnHw(['ingest', '--shard', '1/2'], { ...svcEnv, HW_DATA_DIR: join(dir, 'i1') }), spawnHw(['rules'], svcEnv), spawnHw(['api'], svcEnv)])));
+target = { port: mbroker.ready.mqttPort as number, db: multiDb, pids: procs.map((p) => p.child.pid!), expected: { n: 0 } };
+await phase('multi warm-up', { durationS: 3, rate: 2000, readingsPerMessage: 1 });
+const multiSingle = await phase('multi single', { durationS: D.max, rate: 0, readingsPerMessage: 1 });
+const multiBatch = await phase('multi batch', { durationS: D.max, rate: 0, readingsPerMessage: 50, inflight: 16 });
+const multiPeakRssMb = Math.round(target.pids.map(rssMb).reduce((a, m) => a + m.hwm, 0));
+for (const p of procs.reverse()) await p.stop();
 await influx.destroy();
 
-// ---- the ceiling: the same generator against Mosquitto alone ----
-log('mosquitto alone, same generator');
-const mport = await freePort();
-const mconf = join(dir, 'mosquitto.conf');
-writeFileSync(mconf, `listener ${mport} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\nmax_queued_messages 0\npersistence false\n`);
-const mosq = spawn('/usr/sbin/mosquitto', ['-c', mconf], { stdio: 'ignore' });
-await waitFor(async () => mqtt.connectAsync(`mqtt://127.0.0.1:${mport}`, { reconnectPeriod: 0 }).then(async (c) => (await c.endAsync(), true), () => undefined), { what: 'mosquitto' });
-const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mport}`, { reconnectPeriod: 0 });
-let received = 0;
-sub.on('message', () => received++);
-await sub.subscribeAsync('hw/#', { qos: 1 });
-const mres = await runLoad({ port: mport, gateways: loadGateways.map((g) => ({ ...g, secret: undefined })), baseTs, qos: 1, inflight: 64, durationS: D.max, rate: 0, readingsPerMessage: 1 });
-await waitFor(() => received >= mres.acked || undefined, { timeoutMs: 30_000, what: 'subscriber to catch up' }).catch(() => {});
-await sub.endAsync();
-mosq.kill('SIGTERM');
-const mosquittoMsgsPerSec = Math.round(Math.min(received, mres.acked) / mres.elapsedS);
-log(`mosquitto: ${mosquittoMsgsPerSec} msgs/s (acked ${mres.acked}, delivered ${received})`);
+// ---- the broker alone against Mosquitto, QoS 0 and 1 (the same generator) ----
+log('broker alone vs mosquitto, QoS 0 and 1');
+const allBrokerRuns = await benchBrokers({ dir, registryPath: join(dir, 'registry.yaml'), gateways: loadGateways, durationS: D.broker, rounds: 3, runLoad, log });
+const brokerRuns = medians(allBrokerRuns);
+const br = (b: 'hazardwatch' | 'mosquitto', q: 0 | 1) => brokerRuns.find((r) => r.broker === b && r.qos === q)!;
+// The end-to-end ceiling: Mosquitto alone at QoS 1, delivered to one subscriber.
+const mosquittoMsgsPerSec = br('mosquitto', 1).deliveredPerSec;
+log(`mosquitto: ${mosquittoMsgsPerSec} msgs/s at QoS 1`);
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
@@ -229,6 +242,15 @@ const result = {
   steadyMsgsPerSec: steadyRes.msgsPerSec,
   rulesEvalsPerSec: rulesResult.evalsPerSec,
   rulesHeapBytesPerSensor: rulesResult.heapBytesPerSensor,
+  multiSingleMsgsPerSec: multiSingle.sustainedReadingsPerSec,
+  multiBatchReadingsPerSec: multiBatch.sustainedReadingsPerSec,
+  multiSingleLost: multiSingle.lost,
+  multiBatchLost: multiBatch.lost,
+  multiPeakRssMb,
+  brokerQos0MsgsPerSec: br('hazardwatch', 0).deliveredPerSec,
+  brokerQos1MsgsPerSec: br('hazardwatch', 1).deliveredPerSec,
+  mosquittoQos0MsgsPerSec: br('mosquitto', 0).deliveredPerSec,
+  mosquittoQos1MsgsPerSec: br('mosquitto', 1).deliveredPerSec,
   exitCode: code,
   quick: QUICK,
 };
@@ -247,6 +269,17 @@ updateBenchmarks('End to end', [
   `| peak RSS of the all-in-one | ${result.peakRssMb} MB | |`,
   `| Mosquitto alone, same generator (QoS 1, delivered to one subscriber) | ${result.mosquittoMsgsPerSec} msgs/s | ceiling |`,
   `| hazardwatch / Mosquitto | ${result.ratioToMosquitto} | |`,
+  `| multi-process (broker, ingest ×2 shards, rules, api): single-reading msgs/s stored, sustained (lost ${multiSingle.lost}) | ${result.multiSingleMsgsPerSec} | |`,
+  `| multi-process: readings/s stored in 50-reading batches, sustained (lost ${multiBatch.lost}) | ${result.multiBatchReadingsPerSec} | |`,
+  `| multi-process: peak RSS, five processes together | ${multiPeakRssMb} MB | |`,
+]);
+updateBenchmarks('Broker', [
+  `Machine: as above. Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}), ${D.broker} s per run, 3 interleaved rounds, medians shown (all runs, msgs/s: ${allBrokerRuns.map((r) => `${r.broker === 'hazardwatch' ? 'hw' : 'mosq'}/QoS${r.qos} ${r.deliveredPerSec}`).join(', ')}).`,
+  `Load: the same generator process (bench/load.ts), ${G} publishing connections as fast as the broker takes them (QoS 1: ≤ 64 in flight each; QoS 0: ≤ 256 written and not yet flushed), ~120-byte JSON, to one wildcard subscriber (hw/v1/+/+/up) at the same QoS in the bench process. hazardwatch is \`hazardwatch broker\` (Aedes 1.2 with scrypt-checked credentials, the topic ACL, limits and metrics); Mosquitto ${spawnSync('/usr/sbin/mosquitto', ['-h']).stdout.toString().split('\n')[0]?.replace(/^mosquitto version /, '') ?? ''} runs anonymous with no persistence. Runs are interleaved.`,
+  '',
+  '| QoS | hazardwatch broker, delivered msgs/s | Mosquitto, delivered msgs/s | ratio | hazardwatch sent / delivered | Mosquitto sent / delivered |',
+  '|---|---|---|---|---|---|',
+  ...([0, 1] as const).map((q) => `| ${q} | ${br('hazardwatch', q).deliveredPerSec} | ${br('mosquitto', q).deliveredPerSec} | ${(br('hazardwatch', q).deliveredPerSec / br('mosquitto', q).deliveredPerSec).toFixed(2)} | ${br('hazardwatch', q).sent} / ${br('hazardwatch', q).delivered} | ${br('mosquitto', q).sent} / ${br('mosquitto', q).delivered} |`),
 ]);
 if (JSON_OUT) console.log(JSON.stringify(result));
 else console.log(result);
