@@ -23,6 +23,7 @@ import { benchBrokers, medians } from './broker.ts';
 import { login, openSocket } from '../test/clients.ts';
 import { updateBenchmarks } from './report.ts';
 import { benchRules } from './rules.ts';
+import { benchSpool } from './spool.ts';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -190,6 +191,10 @@ const peak = rssMb(pid);
 
 const code = await hw.stop('SIGTERM');
 
+log('ingest spool: append and replay into influxd');
+const spoolRes = await benchSpool(influx.url, QUICK);
+log(`spool: append ${spoolRes.appendSingleReadingsPerSec} readings/s (1 per message), ${spoolRes.appendBatchReadingsPerSec} (50 per message); replay ${spoolRes.replayReadingsPerSec} readings/s (${spoolRes.replayed})`);
+
 // ---- the multi-process topology: broker, two ingest shards, rules, api (docker-compose.yml) ----
 log('multi-process: broker, ingest 0/2 and 1/2, rules, api');
 const multiDb = 'bench_multi';
@@ -251,6 +256,9 @@ const result = {
   brokerQos1MsgsPerSec: br('hazardwatch', 1).deliveredPerSec,
   mosquittoQos0MsgsPerSec: br('mosquitto', 0).deliveredPerSec,
   mosquittoQos1MsgsPerSec: br('mosquitto', 1).deliveredPerSec,
+  spoolAppendSingleReadingsPerSec: spoolRes.appendSingleReadingsPerSec,
+  spoolAppendBatchReadingsPerSec: spoolRes.appendBatchReadingsPerSec,
+  spoolReplayReadingsPerSec: spoolRes.replayReadingsPerSec,
   exitCode: code,
   quick: QUICK,
 };
@@ -272,6 +280,16 @@ updateBenchmarks('End to end', [
   `| multi-process (broker, ingest ×2 shards, rules, api): single-reading msgs/s stored, sustained (lost ${multiSingle.lost}) | ${result.multiSingleMsgsPerSec} | |`,
   `| multi-process: readings/s stored in 50-reading batches, sustained (lost ${multiBatch.lost}) | ${result.multiBatchReadingsPerSec} | |`,
   `| multi-process: peak RSS, five processes together | ${multiPeakRssMb} MB | |`,
+]);
+updateBenchmarks('Ingest spool', [
+  `Machine: as above. Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}); bench/spool.ts, ${spoolRes.replayed} readings.`,
+  '',
+  '| figure | value |',
+  '|---|---|',
+  `| append, one reading per message (one synchronous write(2) each, fdatasync every 200 ms) | ${spoolRes.appendSingleReadingsPerSec} readings/s |`,
+  `| append, 50 readings per message | ${spoolRes.appendBatchReadingsPerSec} readings/s |`,
+  `| replay from segment files into influxd (5,000 points per write, 2 in flight) | ${spoolRes.replayReadingsPerSec} readings/s |`,
+  `| spool size | ${spoolRes.bytesPerReading} bytes per reading (single-reading messages) |`,
 ]);
 updateBenchmarks('Broker', [
   `Machine: as above. Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}), ${D.broker} s per run, 3 interleaved rounds, medians shown (all runs, msgs/s: ${allBrokerRuns.map((r) => `${r.broker === 'hazardwatch' ? 'hw' : 'mosq'}/QoS${r.qos} ${r.deliveredPerSec}`).join(', ')}).`,
