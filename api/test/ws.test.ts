@@ -127,4 +127,32 @@ describe('WebSocket', () => {
     expect(text).toMatch(/^hw_ws_dropped_total [1-9]/m);
     fast.close();
   });
+
+  it('samples live readings for a client that falls behind, tells it how many it missed, and keeps it connected', async () => {
+    const sock = await openSocket(port, await login(port, 'city'));
+    sock.ws.send(JSON.stringify({ type: 'subscribe-readings', sensors: ['coal-liuxin.noise-1'] }));
+    await waitFor(() => sock.messages.find((m) => m.type === 'subscribed'), { what: 'subscribed' });
+    const raw = (sock.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    // ~25 MB of readings while it reads nothing: far past the kernel buffers and the sampling threshold.
+    const t0 = Date.now() - 3600_000;
+    for (let k = 0; k < 500; k++) {
+      hw.onReadings(Array.from({ length: 500 }, (_, i) => reading('coal-liuxin.noise-1', 70 + (i % 10), t0 + k * 500 + i)));
+      await new Promise((r) => setImmediate(r));
+    }
+    raw.resume();
+    // Once it has caught up, the next readings come with a notice of what was skipped.
+    await waitFor(() => sock.messages.filter((m) => m.type === 'readings').length >= 2 || undefined, { what: 'the buffered readings' });
+    await new Promise((r) => setTimeout(r, 500));
+    hw.onReadings([reading('coal-liuxin.noise-1', 75)]);
+    const notice = await waitFor(() => sock.messages.find((m) => m.type === 'notice'), { timeoutMs: 10_000, what: 'the readings-dropped notice' });
+    if (notice.type !== 'notice') throw new Error('unreachable');
+    const delivered = sock.messages.reduce((n, m) => n + (m.type === 'readings' ? m.readings.length : 0), 0);
+    expect(notice.dropped).toBeGreaterThan(0);
+    // Every reading was either delivered or counted in the notice: none vanished silently.
+    await waitFor(() => sock.messages.reduce((n, m) => n + (m.type === 'readings' ? m.readings.length : 0), 0) === 500 * 500 + 1 - notice.dropped || undefined, { what: 'delivered + dropped = sent' });
+    expect(delivered).toBeGreaterThan(0);
+    expect(sock.ws.readyState).toBe(sock.ws.OPEN);
+    sock.close();
+  });
 });
