@@ -53,6 +53,16 @@ export class ExposureWindow {
   private cov15 = 0;
   lastTs = -1;
   last = 0;
+  /**
+   * Σ over whole minutes [doseFrom, doseTo) as of the last dose() call: the per-shift TWA
+   * asks for the same shift start on every reading, so a call adds only the minutes since
+   * the previous one (accumulate() keeps the cached range current) instead of rescanning
+   * up to 720 buckets.
+   */
+  private doseFrom = -1;
+  private doseTo = -1;
+  private doseSum = 0;
+  private doseCov = 0;
 
   constructor(private readonly maxHoldMs: number) {}
 
@@ -62,7 +72,10 @@ export class ExposureWindow {
 
   private slot(minute: number): number {
     const i = this.idx(minute);
-    if (this.minuteOf[i] !== minute) {
+    const old = this.minuteOf[i]!;
+    if (old !== minute) {
+      // The ring drops minute `old`: a cached dose range that holds it is no longer valid.
+      if (old >= this.doseFrom && old < this.doseTo) this.doseFrom = this.doseTo = -1;
       this.minuteOf[i] = minute;
       this.sum[i] = 0;
       this.covered[i] = 0;
@@ -71,10 +84,16 @@ export class ExposureWindow {
     return i;
   }
 
-  /** Bucket values for a minute, or zeros if the ring no longer (or not yet) holds it. */
-  private bucket(minute: number): [sum: number, covered: number] {
+  /** Bucket sum (value·ms) of a minute, or 0 if the ring no longer (or not yet) holds it. */
+  private sumAt(minute: number): number {
     const i = this.idx(minute);
-    return this.minuteOf[i] === minute ? [this.sum[i]!, this.covered[i]!] : [0, 0];
+    return this.minuteOf[i] === minute ? this.sum[i]! : 0;
+  }
+
+  /** Covered ms of a minute, or 0 if the ring no longer (or not yet) holds it. */
+  private coveredAt(minute: number): number {
+    const i = this.idx(minute);
+    return this.minuteOf[i] === minute ? this.covered[i]! : 0;
   }
 
   /** Move the window head forward to `minute`, dropping the buckets that leave each window. */
@@ -86,12 +105,10 @@ export class ExposureWindow {
       return;
     }
     for (let m = this.head + 1; m <= minute; m++) {
-      const [s8, c8] = this.bucket(m - N8);
-      this.sum8 -= s8;
-      this.cov8 -= c8;
-      const [s15, c15] = this.bucket(m - N15);
-      this.sum15 -= s15;
-      this.cov15 -= c15;
+      this.sum8 -= this.sumAt(m - N8);
+      this.cov8 -= this.coveredAt(m - N8);
+      this.sum15 -= this.sumAt(m - N15);
+      this.cov15 -= this.coveredAt(m - N15);
     }
     this.head = minute;
   }
@@ -99,7 +116,8 @@ export class ExposureWindow {
   private recompute() {
     this.sum8 = this.cov8 = this.sum15 = this.cov15 = 0;
     for (let k = 0; k < N8; k++) {
-      const [s, c] = this.bucket(this.head - k);
+      const s = this.sumAt(this.head - k);
+      const c = this.coveredAt(this.head - k);
       this.sum8 += s;
       this.cov8 += c;
       if (k < N15) {
@@ -128,6 +146,10 @@ export class ExposureWindow {
           this.cov15 += end - t;
         }
       }
+      if (minute >= this.doseFrom && minute < this.doseTo) {
+        this.doseSum += dose;
+        this.doseCov += end - t;
+      }
       t = end;
     }
   }
@@ -146,12 +168,29 @@ export class ExposureWindow {
 
   /** Σ value·ms within [fromMs, toMs) at minute resolution, and the covered ms. */
   dose(fromMs: number, toMs: number): { dose: number; coveredMs: number } {
-    let dose = 0;
-    let coveredMs = 0;
-    for (let m = Math.floor(fromMs / BUCKET_MS); m * BUCKET_MS < toMs; m++) {
-      const [s, c] = this.bucket(m);
-      dose += s;
-      coveredMs += c;
+    const fromMin = Math.floor(fromMs / BUCKET_MS);
+    const toMin = Math.ceil(toMs / BUCKET_MS); // exclusive: every minute that starts before toMs
+    let dose: number;
+    let coveredMs: number;
+    if (toMin - fromMin > BUCKETS) {
+      // Longer than the ring: minutes it no longer holds count as 0 (not cached).
+      dose = coveredMs = 0;
+      for (let m = fromMin; m < toMin; m++) {
+        dose += this.sumAt(m);
+        coveredMs += this.coveredAt(m);
+      }
+    } else {
+      if (fromMin !== this.doseFrom || toMin < this.doseTo) {
+        this.doseFrom = this.doseTo = fromMin;
+        this.doseSum = this.doseCov = 0;
+      }
+      for (let m = this.doseTo; m < toMin; m++) {
+        this.doseSum += this.sumAt(m);
+        this.doseCov += this.coveredAt(m);
+      }
+      this.doseTo = toMin;
+      dose = this.doseSum;
+      coveredMs = this.doseCov;
     }
     if (this.lastTs >= fromMs && this.lastTs < toMs) {
       const held = Math.max(0, Math.min(toMs, this.lastTs + this.maxHoldMs) - this.lastTs);
@@ -174,7 +213,8 @@ export class ExposureWindow {
     if (nowMinute < this.head) {
       sum8 = cov8 = sum15 = cov15 = 0;
       for (let k = 0; k < N8; k++) {
-        const [s, c] = this.bucket(nowMinute - k);
+        const s = this.sumAt(nowMinute - k);
+        const c = this.coveredAt(nowMinute - k);
         sum8 += s;
         cov8 += c;
         if (k < N15) {
@@ -185,8 +225,10 @@ export class ExposureWindow {
     }
     // The oldest minute is counted pro rata: the window is (now − 8 h, now].
     const partial = 1 - (now - nowMinute * BUCKET_MS) / BUCKET_MS;
-    const [s8o, c8o] = this.bucket(nowMinute - N8);
-    const [s15o, c15o] = this.bucket(nowMinute - N15);
+    const s8o = this.sumAt(nowMinute - N8);
+    const c8o = this.coveredAt(nowMinute - N8);
+    const s15o = this.sumAt(nowMinute - N15);
+    const c15o = this.coveredAt(nowMinute - N15);
     let max15 = this.lastTs >= 0 && now - this.lastTs <= FIFTEEN_MIN_MS ? this.last : 0;
     for (let k = 0; k < N15; k++) {
       const i = this.idx(nowMinute - k);

@@ -10,6 +10,7 @@ import { demo, tempDir } from '../../test/fixtures.ts';
 import { runExposureCli } from '../../cli/exposure.ts';
 import { createRulesEngine } from '../src/engine.ts';
 import { gradeChemical, gradeDust, gradeNoise } from '../src/grading.ts';
+import { ExposureWindow } from '../src/window.ts';
 import { doseToTwa, lex8h, lexWeekly, noiseDose, peakExcursion, stel15max, twa8h, type Segment } from '../src/segments.ts';
 
 /**
@@ -166,6 +167,33 @@ describe('properties', () => {
       const split = [{ ...first!, endMs: cut }, { ...first!, startMs: cut }, ...rest];
       const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
       return close(twa8h(segs), twa8h(split)) && close(stel15max(segs), stel15max(split)) && close(lex8h(segs.map((s) => ({ ...s, value: s.value / 10 }))), lex8h(split.map((s) => ({ ...s, value: s.value / 10 }))));
+    }), { numRuns: 300 });
+  });
+  it('the streaming shift dose, asked after every reading, equals ΣCiTi of the readings held to the next (capped, gaps uncovered)', () => {
+    const readings = fc.array(fc.record({ gapS: fc.integer({ min: 1, max: 900 }), value: fc.double({ min: 0, max: 1000, noNaN: true }) }), { minLength: 1, maxLength: 200 });
+    fc.assert(fc.property(readings, fc.integer({ min: 0, max: 59 }), (rs, startOffsetMin) => {
+      const maxHold = 5 * MIN;
+      const w = new ExposureWindow(maxHold);
+      const shiftStart = T0 + startOffsetMin * MIN;
+      let t = shiftStart;
+      const points: [number, number][] = [];
+      for (const r of rs) {
+        t += r.gapS * 1000;
+        if (t >= shiftStart + 12 * H) break;
+        w.add(t, r.value);
+        points.push([t, r.value]);
+        w.dose(shiftStart, t); // the engine's per-reading call
+      }
+      const end = shiftStart + 12 * H;
+      let expected = 0;
+      let covered = 0;
+      points.forEach(([ts, v], i) => {
+        const held = Math.min((points[i + 1]?.[0] ?? end) - ts, maxHold);
+        expected += v * held;
+        covered += held;
+      });
+      const got = w.dose(shiftStart, end);
+      return Math.abs(got.dose - expected) <= 1e-9 * Math.max(1, expected) && Math.abs(got.coveredMs - covered) <= 1e-3;
     }), { numRuns: 300 });
   });
 });
