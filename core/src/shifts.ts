@@ -30,14 +30,25 @@ export function tzOffsetMs(timeZone: string, ms: number): number {
   return offsetMs;
 }
 
+const startMinutes = new WeakMap<ShiftDef, number>();
+/** Minutes after local midnight a shift starts ("HH:MM"), parsed once per shift definition. */
+function startMinute(s: ShiftDef): number {
+  let m = startMinutes.get(s);
+  if (m === undefined) {
+    const [hh, mm] = s.start.split(':').map(Number) as [number, number];
+    startMinutes.set(s, (m = hh * 60 + mm));
+  }
+  return m;
+}
+
 /** The shift that contains `now` (shifts may cross midnight), or undefined between shifts. */
 export function currentShift(shifts: readonly ShiftDef[], timeZone: string, now: number): ShiftWindow | undefined {
   const offset = tzOffsetMs(timeZone, now);
   const localMidnight = Math.floor((now + offset) / 86_400_000) * 86_400_000 - offset;
   for (const s of shifts) {
-    const [h, m] = s.start.split(':').map(Number) as [number, number];
-    for (const dayBack of [0, 1]) {
-      const startMs = localMidnight - dayBack * 86_400_000 + (h * 60 + m) * 60_000;
+    const startMin = startMinute(s);
+    for (let dayBack = 0; dayBack <= 1; dayBack++) {
+      const startMs = localMidnight - dayBack * 86_400_000 + startMin * 60_000;
       const endMs = startMs + s.hours * 3600_000;
       if (now >= startMs && now < endMs) return { name: s.name, startMs, endMs };
     }

@@ -33,6 +33,18 @@ export function createAlertManager(opts: AlertManagerOptions) {
   /** When the condition first dropped to a lower level, per key (de-escalation waits for the hold too). */
   const lowerSince = new Map<string, { level: AlertLevel; since: number }>();
   const key = (sensorId: string, rule: string) => `${sensorId}\0${rule}`;
+  /** Active alerts per sensor: calm() and hold() for a sensor without any (nearly every reading) return at once. */
+  const perSensor = new Map<string, number>();
+  const setActive = (k: string, a: Alert) => {
+    if (!active.has(k)) perSensor.set(a.sensorId, (perSensor.get(a.sensorId) ?? 0) + 1);
+    active.set(k, a);
+  };
+  const deleteActive = (k: string, a: Alert) => {
+    if (!active.delete(k)) return;
+    const n = (perSensor.get(a.sensorId) ?? 1) - 1;
+    if (n > 0) perSensor.set(a.sensorId, n);
+    else perSensor.delete(a.sensorId);
+  };
 
   const emit = (alert: Alert, kind: AlertEventKind, extra: { by?: string; note?: string } = {}) => {
     const e: AlertEvent = { alertId: alert.id, kind, ts: alert.updatedAt, alert: { ...alert }, ...extra };
@@ -52,7 +64,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       const cur = active.get(k);
       if (!cur) {
         const alert: Alert = { id: `${t.sensorId}:${t.rule}:${at}`, ...t, state: 'open', openedAt: at, updatedAt: at };
-        active.set(k, alert);
+        setActive(k, alert);
         return emit(alert, 'raised');
       }
       if (cur.level === t.level) {
@@ -77,6 +89,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
     /** The condition is between its clear threshold and its trigger: nothing changes, and a pending clear restarts. */
     hold(sensorId: string, rule: string) {
+      if (!perSensor.has(sensorId)) return;
       calmSince.delete(key(sensorId, rule));
     },
 
@@ -88,7 +101,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       const k = key(sensorId, rule);
       const cur = active.get(k);
       if (!cur) return undefined;
-      active.delete(k);
+      deleteActive(k, cur);
       calmSince.delete(k);
       cur.state = 'cleared';
       cur.updatedAt = at;
@@ -97,6 +110,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
     /** The condition is below its clear threshold; clears once it has stayed so for clearHoldMs. */
     calm(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
+      if (!perSensor.has(sensorId)) return undefined;
       const k = key(sensorId, rule);
       const cur = active.get(k);
       if (!cur) return undefined;
@@ -106,7 +120,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
         return undefined;
       }
       if (at - since < opts.clearHoldMs) return undefined;
-      active.delete(k);
+      deleteActive(k, cur);
       calmSince.delete(k);
       lowerSince.delete(k);
       cur.state = 'cleared';
@@ -129,7 +143,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       const entry = [...active.entries()].find(([, a]) => a.id === alertId);
       if (!entry) return undefined;
       const [k, cur] = entry;
-      active.delete(k);
+      deleteActive(k, cur);
       calmSince.delete(k);
       lowerSince.delete(k);
       cur.state = 'cleared';
@@ -152,7 +166,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       for (const e of events) last.set(e.alertId, e);
       for (const e of last.values()) {
         if (e.alert.state === 'cleared') continue;
-        active.set(key(e.alert.sensorId, e.alert.rule), { ...e.alert });
+        setActive(key(e.alert.sensorId, e.alert.rule), { ...e.alert });
       }
     },
   };

@@ -18,8 +18,10 @@ export const MIN_TREND_SPAN_MS = 120_000;
 export const MIN_TREND_POINTS = 10;
 export const TREND_REACH = 3;
 
+/** A trend line: value = m × minutes since t0 + b, trusted up to horizonMs ahead. */
+interface Fit { t0: number; m: number; b: number; horizonMs: number }
 /** The line through the recent points, or a flat line at their mean when they are too few to trust a slope. */
-function fit(points: readonly [number, number][], now: number, horizonMs: number): { t0: number; m: number; b: number; horizonMs: number } {
+function fit(points: readonly [number, number][], now: number, horizonMs: number): Fit {
   const t0 = points[0]![0];
   const span = points.at(-1)![0] - t0;
   if (points.length >= MIN_TREND_POINTS && span >= MIN_TREND_SPAN_MS) {
@@ -43,8 +45,10 @@ export function projectShiftTwa(shiftDose: number, recentLevel: number, now: num
 
 /** Earliest time in (now, now + horizon] the fitted line reaches `limit`, or undefined. */
 export function timeToCross(points: readonly [ts: number, value: number][], limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
-  if (points.length === 0) return undefined;
-  const f = fit(points, now, horizonMs);
+  return points.length === 0 ? undefined : macCross(fit(points, now, horizonMs), limit, now);
+}
+
+function macCross(f: Fit, limit: number, now: number): number | undefined {
   if (!(f.m > 0)) return undefined;
   const crossAt = f.t0 + ((limit - f.b) / f.m) * 60_000;
   return crossAt > now && crossAt <= now + f.horizonMs ? Math.round(crossAt) : undefined;
@@ -55,8 +59,10 @@ export function timeToCross(points: readonly [ts: number, value: number][], limi
  * exposure already in the current 15-min window (`dose15`, value·ms).
  */
 export function stelCross(points: readonly [number, number][], dose15: number, limit: number, now: number, horizonMs = HORIZON_MS): number | undefined {
-  if (points.length === 0) return undefined;
-  const { t0, m, b, horizonMs: reach } = fit(points, now, horizonMs);
+  return points.length === 0 ? undefined : stelCrossOf(fit(points, now, horizonMs), dose15, limit, now);
+}
+
+function stelCrossOf({ t0, m, b, horizonMs: reach }: Fit, dose15: number, limit: number, now: number): number | undefined {
   const level = (t: number) => Math.max(0, m * ((t - t0) / 60_000) + b);
   const stepMs = 30_000;
   // Slide forward: the window loses its oldest exposure (approximated as the current mean)
@@ -87,12 +93,14 @@ export function forecast(opts: {
       out.push({ rule: 'forecast-twa', expectedAt: opts.shift.endMs, reason: { metric: 'projected end-of-shift C_TWA', value: projected, limit: limits.pcTwa.value, unit, source: limits.pcTwa.source, expectedAt: opts.shift.endMs } });
     }
   }
-  if (limits.pcStel) {
-    const at = stelCross(opts.recent, opts.dose15, limits.pcStel.value, now);
+  // One trend line per reading, for both the STEL and the MAC forecast.
+  const trend = (limits.pcStel || limits.mac) && opts.recent.length ? fit(opts.recent, now, HORIZON_MS) : undefined;
+  if (limits.pcStel && trend) {
+    const at = stelCrossOf(trend, opts.dose15, limits.pcStel.value, now);
     if (at !== undefined) out.push({ rule: 'forecast-stel', expectedAt: at, reason: { metric: 'projected C_STE (15 min)', value: limits.pcStel.value, limit: limits.pcStel.value, unit, source: limits.pcStel.source, expectedAt: at } });
   }
-  if (limits.mac) {
-    const at = timeToCross(opts.recent, limits.mac.value, now);
+  if (limits.mac && trend) {
+    const at = macCross(trend, limits.mac.value, now);
     if (at !== undefined) out.push({ rule: 'forecast-mac', expectedAt: at, reason: { metric: 'trend reaches MAC', value: limits.mac.value, limit: limits.mac.value, unit, source: limits.mac.source, expectedAt: at } });
   }
   return out;

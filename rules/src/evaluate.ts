@@ -28,62 +28,93 @@ export interface Verdict {
 
 const lg = (x: number) => 10 * Math.log10(Math.max(x, 1e-12));
 
+interface Step { at: number; level: AlertLevel; limit: number; metric: string; source: string; strict: boolean }
+/** What a rule is compared on: the reading itself or one of the window metrics. */
+type Input = 'reading' | 'lex8h' | 'radonMean' | 'twa8h' | 'stel15';
+interface RuleDef { rule: string; input: Input; steps: Step[]; lowest: number }
+
 /** Level for a value against ordered thresholds, with the clear band below the lowest. */
-function grade(rule: string, value: number, steps: { at: number; level: AlertLevel; limit: number; metric: string; source: string; strict: boolean }[], unit: string): Verdict {
-  for (const s of steps) {
-    if (s.strict ? value > s.at : value >= s.at) return { rule, level: s.level, reason: { metric: s.metric, value, limit: s.limit, unit, source: s.source } };
+function grade(d: RuleDef, value: number, unit: string): Verdict {
+  for (const s of d.steps) {
+    if (s.strict ? value > s.at : value >= s.at) return { rule: d.rule, level: s.level, reason: { metric: s.metric, value, limit: s.limit, unit, source: s.source } };
   }
-  const lowest = Math.min(...steps.map((s) => s.at));
-  return { rule, level: value < lowest * CLEAR_FRACTION ? undefined : 'hold' };
+  return { rule: d.rule, level: value < d.lowest * CLEAR_FRACTION ? undefined : 'hold' };
 }
 
-/** All rule verdicts for one sensor after a reading. `m` holds energy means for noise. */
-export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number): Verdict[] {
-  if (!limits) return [];
-  const out: Verdict[] = [];
-  const unit = agent.unit;
+const def = (rule: string, input: Input, steps: Step[]): RuleDef => ({ rule, input, steps, lowest: Math.min(...steps.map((s) => s.at)) });
+
+/** The rules of an agent under its limits; built once per limits object (they are immutable catalogue data). */
+function buildRules(agent: Agent, limits: AgentLimits): RuleDef[] {
+  const out: RuleDef[] = [];
   if (agent.kind === 'noise') {
-    const lex = lg(m.twa8h);
     const lexLimit = limits.lex8h?.value ?? 85;
     const src = limits.lex8h?.source ?? 'GBZ 2.2-2007';
-    out.push(grade('lex8h', lex, [
+    out.push(def('lex8h', 'lex8h', [
       { at: lexLimit, level: 'orange', limit: lexLimit, metric: 'LEX,8h', source: src, strict: true },
       { at: NOISE_ACTION_DBA, level: 'yellow', limit: NOISE_ACTION_DBA, metric: 'LEX,8h', source: `action level 80 dB(A) (GBZ 188 / EU 2003/10/EC); ${src}`, strict: false },
-    ], unit));
-    if (limits.mac) out.push(grade('mac', reading, [{ at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'LAeq,short', source: limits.mac.source, strict: true }], unit));
+    ]));
+    if (limits.mac) out.push(def('mac', 'reading', [{ at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'LAeq,short', source: limits.mac.source, strict: true }]));
     return out;
   }
   if (agent.kind === 'radon') {
     const ref = limits.reference;
     if (!ref) return out;
-    // Running mean over the measured time (radon limits are annual means: never a spot value).
-    const mean = m.coverage8h > 0 ? m.twa8h / m.coverage8h : 0;
-    out.push(grade('radon-mean', mean, [
+    out.push(def('radon-mean', 'radonMean', [
       { at: ref.value, level: 'orange', limit: ref.value, metric: 'running mean', source: ref.source, strict: true },
       { at: ref.value / 2, level: 'yellow', limit: ref.value / 2, metric: 'running mean', source: `½ reference level; ${ref.source}`, strict: false },
-    ], unit));
+    ]));
     return out;
   }
   if (limits.mac) {
-    out.push(grade('mac', reading, [
+    out.push(def('mac', 'reading', [
       { at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'concentration', source: limits.mac.source, strict: true },
       { at: limits.mac.value / 2, level: 'yellow', limit: limits.mac.value / 2, metric: 'concentration', source: `action level ½ MAC; ${limits.mac.source}`, strict: false },
-    ], unit));
+    ]));
   }
   if (limits.pcTwa) {
     const t = limits.pcTwa;
-    out.push(grade('twa', m.twa8h, [
+    out.push(def('twa', 'twa8h', [
       { at: t.value, level: 'orange', limit: t.value, metric: 'C_TWA (8 h)', source: t.source, strict: true },
       { at: t.value / 2, level: 'yellow', limit: t.value / 2, metric: 'C_TWA (8 h)', source: `action level ½ PC-TWA; ${t.source}`, strict: false },
-    ], unit));
+    ]));
     if (!limits.pcStel && !limits.mac) {
       const pe = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${t.source}`;
-      out.push(grade('peak', reading, [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }], unit));
-      out.push(grade('excursion', m.stel15, [{ at: 3 * t.value, level: 'orange', limit: 3 * t.value, metric: '15-min mean (3 × PC-TWA)', source: pe, strict: true }], unit));
+      out.push(def('peak', 'reading', [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }]));
+      out.push(def('excursion', 'stel15', [{ at: 3 * t.value, level: 'orange', limit: 3 * t.value, metric: '15-min mean (3 × PC-TWA)', source: pe, strict: true }]));
     }
   }
   if (limits.pcStel) {
-    out.push(grade('stel', m.stel15, [{ at: limits.pcStel.value, level: 'orange', limit: limits.pcStel.value, metric: 'C_STE (15 min)', source: limits.pcStel.source, strict: true }], unit));
+    out.push(def('stel', 'stel15', [{ at: limits.pcStel.value, level: 'orange', limit: limits.pcStel.value, metric: 'C_STE (15 min)', source: limits.pcStel.source, strict: true }]));
+  }
+  return out;
+}
+
+const rulesCache = new WeakMap<AgentLimits, Map<string, RuleDef[]>>();
+function rulesOf(agent: Agent, limits: AgentLimits): RuleDef[] {
+  let byAgent = rulesCache.get(limits);
+  if (!byAgent) rulesCache.set(limits, (byAgent = new Map()));
+  let rules = byAgent.get(agent.key);
+  if (!rules) byAgent.set(agent.key, (rules = buildRules(agent, limits)));
+  return rules;
+}
+
+/** All rule verdicts for one sensor after a reading. `m` holds energy means for noise. */
+export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number): Verdict[] {
+  if (!limits) return [];
+  const rules = rulesOf(agent, limits);
+  const out: Verdict[] = new Array(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const d = rules[i]!;
+    let v: number;
+    switch (d.input) {
+      case 'reading': v = reading; break;
+      case 'lex8h': v = lg(m.twa8h); break;
+      // Radon: running mean over the measured time (radon limits are annual means: never a spot value).
+      case 'radonMean': v = m.coverage8h > 0 ? m.twa8h / m.coverage8h : 0; break;
+      case 'twa8h': v = m.twa8h; break;
+      case 'stel15': v = m.stel15; break;
+    }
+    out[i] = grade(d, v, agent.unit);
   }
   return out;
 }
