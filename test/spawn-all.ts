@@ -23,7 +23,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 /** Start a real `hazardwatch <args>` process on free ports and wait for its ready line. */
 export async function spawnHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedHw> {
   const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-proc-'));
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
+  // The same V8 flag as the bin script's shebang, so tests and benchmarks run what users run.
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HW_MQTT_PORT: '0', HW_HTTP_PORT: '0', HW_MQTT_HOST: '127.0.0.1', HW_HTTP_HOST: '127.0.0.1', HW_DATA_DIR: dataDir, HW_SIMULATE_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -50,6 +50,7 @@ export const ConfigSchema = Type.Object({
     maxFutureSkewMs: Type.Integer({ default: 5 * 60_000, minimum: 0, description: 'how far ahead of the server clock a timestamp may be, ms' }),
     maxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 1000, description: 'oldest accepted timestamp, ms before now' }),
     writeConcurrency: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'store writes in flight at once' }),
+    ackMaxPendingReadings: Type.Integer({ default: 50_000, minimum: 1, description: 'while the store answers but is this many readings behind, PUBACKs wait (flow control; an outage goes to the spool instead)' }),
     memoryMaxReadings: Type.Integer({ default: 200_000, minimum: 1, description: 'readings held in memory before shipping from the spool files' }),
     spoolMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'spool size at which acknowledgements are withheld, bytes' }),
     spoolSegmentMaxReadings: Type.Integer({ default: 50_000, minimum: 1, description: 'readings per spool segment file' }),

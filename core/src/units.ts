@@ -1,7 +1,17 @@
 import type { Agent } from './agents.ts';
 
-/** Canonical spelling of a unit as gateways send it (mg/m³, µg/m3, dBA …). */
+const canonical = new Map<string, string>();
+/** Canonical spelling of a unit as gateways send it (mg/m³, µg/m3, dBA …); memoised (a few hundred spellings at most). */
 export function canonicalUnit(unit: string): string {
+  let c = canonical.get(unit);
+  if (c === undefined) {
+    c = canonicalise(unit);
+    if (canonical.size < 512) canonical.set(unit, c);
+  }
+  return c;
+}
+
+function canonicalise(unit: string): string {
   const u = unit.trim().replace(/³/g, '3').replace(/µ|μ/g, 'u').replace(/\s+/g, '');
   const lower = u.toLowerCase();
   if (lower === 'dba' || lower === 'db(a)') return 'dB(A)';

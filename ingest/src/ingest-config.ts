@@ -15,6 +15,7 @@ export function ingestConfigFrom(config: Readonly<Config>, shard?: { index: numb
     maxAgeMs: i.maxAgeMs,
     memoryMaxReadings: i.memoryMaxReadings,
     writeConcurrency: i.writeConcurrency,
+    ackMaxPendingReadings: i.ackMaxPendingReadings,
     owns: shard ? shardOwner(shard) : undefined,
     spool: {
       dir: join(config.dataDir, shard ? `spool-${shard.index}-of-${shard.count}` : 'spool'),

@@ -23,6 +23,12 @@ export interface IngestConfig {
   memoryMaxReadings: number;
   /** Store writes in flight at once. */
   writeConcurrency: number;
+  /**
+   * Flow control: while the store answers but is this many readings behind, new messages
+   * wait unacknowledged (QoS 1 flow control) so that lag stays bounded. During an outage
+   * the spool absorbs instead. Default 50,000.
+   */
+  ackMaxPendingReadings?: number;
   spool: SpoolConfig;
   /** Own only these enterprises (sharding); undefined = all. */
   owns?: (enterpriseId: string) => boolean;
@@ -76,14 +82,18 @@ export interface IngestWorker {
 
 /** Remembers the last timestamps per sensor, to refuse duplicates (bounded memory). */
 class RecentTimestamps {
-  private readonly bySensor = new Map<string, Set<number>>();
+  /** Per sensor: the last `perSensor` timestamps in a ring, and the same set for lookups. */
+  private readonly bySensor = new Map<string, { ring: Float64Array; next: number; set: Set<number> }>();
   constructor(private readonly perSensor = 256) {}
   seen(sensorId: string, ts: number): boolean {
-    let set = this.bySensor.get(sensorId);
-    if (!set) this.bySensor.set(sensorId, (set = new Set()));
-    if (set.has(ts)) return true;
-    set.add(ts);
-    if (set.size > this.perSensor) set.delete(set.values().next().value as number);
+    let r = this.bySensor.get(sensorId);
+    if (!r) this.bySensor.set(sensorId, (r = { ring: new Float64Array(this.perSensor).fill(NaN), next: 0, set: new Set() }));
+    if (r.set.has(ts)) return true;
+    const old = r.ring[r.next]!;
+    if (!Number.isNaN(old)) r.set.delete(old);
+    r.ring[r.next] = ts;
+    r.next = (r.next + 1) % this.perSensor;
+    r.set.add(ts);
     return false;
   }
 }
@@ -120,6 +130,11 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   let retryDelayMs = 0;
   /** Messages waiting for spool space (backpressure), oldest first. */
   const blocked: { readings: Reading[]; resolve: () => void }[] = [];
+  const ackMaxPending = config.ackMaxPendingReadings ?? 50_000;
+  /** The store answers (its last write succeeded) but has fallen this far behind: hold acknowledgements. */
+  const lagging = () => retryDelayMs === 0 && !behind && memReadings >= ackMaxPending;
+  /** Why a new message must wait, if it must. */
+  const mustWait = () => (spool.full() ? 'spool-full' : lagging() ? 'store-lag' : blocked.length ? 'queued' : undefined);
   const lastLogged = new Map<string, number>();
 
   const logRejections = (gateway: string, rejected: Rejection[]) => {
@@ -188,6 +203,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
           () => {
             memReadings -= batch.length;
             for (const [seq, n] of counts) spool.shipped(seq, n);
+            unblock(); // messages held for store lag go in as soon as there is room
           },
           (err: unknown) => {
             putBack(batch, counts);
@@ -242,7 +258,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   };
 
   const unblock = () => {
-    while (blocked.length && !spool.full()) {
+    while (blocked.length && !spool.full() && !lagging()) {
       const b = blocked.shift()!;
       accept(b.readings);
       b.resolve();
@@ -258,6 +274,8 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         spool.release();
         unblock();
       } catch (err) {
+        // The store is down: messages held back for lag now go to the spool.
+        unblock();
         schedule(retryDelayMs);
         throw err;
       } finally {
@@ -310,10 +328,13 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     }
     let spooled: Promise<void> | undefined;
     if (accepted.length) {
-      if (spool.full() || blocked.length) {
-        // Backpressure: the PUBACK waits until the spool has room again.
+      const wait = mustWait();
+      if (wait) {
+        // Backpressure: the PUBACK waits until the spool has room again, or the store has
+        // caught up; the gateway keeps the message meanwhile.
         spooled = new Promise<void>((resolve) => blocked.push({ readings: accepted, resolve }));
-        if (blocked.length === 1) log.warn({ spoolBytes: spool.bytes(), maxBytes: config.spool.maxBytes }, 'spool full: withholding acknowledgements');
+        m.ingestAckWaits.inc({ reason: wait === 'queued' ? (spool.full() ? 'spool-full' : 'store-lag') : wait });
+        if (blocked.length === 1 && wait === 'spool-full') log.warn({ spoolBytes: spool.bytes(), maxBytes: config.spool.maxBytes }, 'spool full: withholding acknowledgements');
         schedule();
       } else {
         accept(accepted);

@@ -1,6 +1,6 @@
 import { reject, type Rejection } from '../../core/src/errors.ts';
 import type { Catalogue } from '../../core/src/agents.ts';
-import type { Registry } from '../../core/src/registry.ts';
+import type { Registry, SensorEntry } from '../../core/src/registry.ts';
 import type { Reading } from '../../core/src/types.ts';
 import { toAgentUnit } from '../../core/src/units.ts';
 import type { RawReading } from './decode.ts';
@@ -16,6 +16,20 @@ export interface ValidateContext {
   nowMs: number;
   maxFutureSkewMs: number;
   maxAgeMs: number;
+}
+
+const ranges = new WeakMap<SensorEntry, { molarVolumeL: number; min: number; max: number }>();
+/**
+ * The physical range is the instrument's, in its own unit; it is compared in the agent
+ * unit so a gateway may send ppb to a ppm sensor. Converted once per registry entry.
+ */
+function rangeOf(sensor: SensorEntry, molarVolumeL: number): { min: number; max: number } {
+  let r = ranges.get(sensor);
+  if (r?.molarVolumeL !== molarVolumeL) {
+    const inAgentUnit = (v: number) => (toAgentUnit(v, sensor.unit, sensor.agentDef, molarVolumeL) as { value: number }).value;
+    ranges.set(sensor, (r = { molarVolumeL, min: inAgentUnit(sensor.min), max: inAgentUnit(sensor.max) }));
+  }
+  return r;
 }
 
 /**
@@ -45,11 +59,7 @@ export function validateReading(raw: RawReading, index: number, ctx: ValidateCon
   const molarVolumeL = ctx.catalogue.profiles.get(sensor.profileId)?.molarVolumeL ?? 24.04;
   let conv = toAgentUnit(value, unit, sensor.agentDef, molarVolumeL);
   if (!conv.ok) return reject('HW_ERR_BAD_UNIT', conv.reason, at);
-  // The physical range is the instrument's, in its own unit; compare in the agent unit so
-  // a gateway may send ppb to a ppm sensor.
-  const inAgentUnit = (v: number) => (toAgentUnit(v, sensor.unit, sensor.agentDef, molarVolumeL) as { value: number }).value;
-  const min = inAgentUnit(sensor.min);
-  const max = inAgentUnit(sensor.max);
+  const { min, max } = rangeOf(sensor, molarVolumeL);
   let clamped = false;
   if (conv.value < min && conv.value >= min - DRIFT_TOLERANCE * (max - min)) {
     // Zero drift: a reading a little below the instrument's zero is clamped, not refused,

@@ -89,4 +89,43 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
     await second.stop();
     expect(readdirSync(`${dir}/spool`)).toEqual([]);
   });
+  it('holds PUBACKs while a slow store is behind, so pending readings stay bounded, and goes on once it catches up', async () => {
+    // The real influxd, slowed to 5 writes/s of ≤ 10 readings: far below what the gateway offers.
+    const slow: Store = Object.assign(Object.create(store) as Store, {
+      writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
+        await new Promise((r) => setTimeout(r, 200));
+        return store.writeReadings(rs);
+      },
+    });
+    const metrics = createMetrics();
+    const worker = (current = createIngestWorker({ registry, catalogue, store: slow, bus: createAedesBus(broker.aedes), logger, metrics }, {
+      batchMaxReadings: 10, flushIntervalMs: 5, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
+      memoryMaxReadings: 10_000, writeConcurrency: 1, ackMaxPendingReadings: 30,
+      spool: { dir: `${dir}/spool-lag`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 1000, fsyncIntervalMs: 20 },
+    }));
+    await worker.start({ subscribe: false });
+    const gw2 = await connectGateway(broker.port(), 'foundry-liguo');
+    const sensor = 'foundry-liguo.noise-1';
+    const t0 = Date.now() - 5000;
+    let maxPending = 0;
+    const sampler = setInterval(() => (maxPending = Math.max(maxPending, worker.pending())), 2);
+    // Five messages of 10 readings each, all sent at once, from two gateways.
+    const sends = [
+      ...Array.from({ length: 5 }, (_, i) => gw.publishAsync(topics.up(E, 'gw1'), JSON.stringify({ readings: Array.from({ length: 10 }, (_, j) => ({ sensor: NOISE, ts: t0 + i * 10 + j, value: 80, unit: 'dB(A)' })) }), { qos: 1 })),
+      ...Array.from({ length: 5 }, (_, i) => gw2.publishAsync(topics.up('foundry-liguo', 'gw1'), JSON.stringify({ readings: Array.from({ length: 10 }, (_, j) => ({ sensor, ts: t0 + i * 10 + j, value: 80, unit: 'dB(A)' })) }), { qos: 1 })),
+    ];
+    await Promise.all(sends);
+    clearInterval(sampler);
+    await worker.flush();
+    await waitFor(async () => (await store.countReadings({ sensorId: NOISE, from: t0, to: t0 + 49 })) === 50 || undefined, { what: '50 readings of the first gateway' });
+    await waitFor(async () => (await store.countReadings({ sensorId: sensor, from: t0, to: t0 + 49 })) === 50 || undefined, { what: '50 readings of the second gateway' });
+    const waits = (await metrics.ingestAckWaits.get()).values.filter((v) => v.labels.reason === 'store-lag').reduce((a, v) => a + v.value, 0);
+    // Flow control engaged, pending never passed the limit by more than one message, and
+    // nothing went the slow way through the spool files.
+    expect(waits).toBeGreaterThan(0);
+    expect(maxPending).toBeLessThanOrEqual(30 + 10);
+    expect((await metrics.ingestSpooled.get()).values[0]?.value ?? 0).toBe(0);
+    await worker.stop();
+    await gw2.endAsync();
+  });
 });

@@ -27,23 +27,35 @@ const rank = (l: AlertLevel) => ALERT_LEVELS.indexOf(l);
  * Every change is emitted as an append-only event.
  */
 export function createAlertManager(opts: AlertManagerOptions) {
-  const active = new Map<string, Alert>();
-  /** When the condition first went calm, per key (for the clear hold). */
-  const calmSince = new Map<string, number>();
-  /** When the condition first dropped to a lower level, per key (de-escalation waits for the hold too). */
-  const lowerSince = new Map<string, { level: AlertLevel; since: number }>();
-  const key = (sensorId: string, rule: string) => `${sensorId}\0${rule}`;
-  /** Active alerts per sensor: calm() and hold() for a sensor without any (nearly every reading) return at once. */
-  const perSensor = new Map<string, number>();
-  const setActive = (k: string, a: Alert) => {
-    if (!active.has(k)) perSensor.set(a.sensorId, (perSensor.get(a.sensorId) ?? 0) + 1);
-    active.set(k, a);
+  /** One active alert per (sensor, rule), with its hysteresis state beside it. */
+  interface Entry {
+    alert: Alert;
+    /** When the condition first went calm (for the clear hold). */
+    calmSince?: number;
+    /** When the condition first dropped to a lower level (de-escalation waits for the hold too). */
+    lower?: { level: AlertLevel; since: number };
+  }
+  /** sensor → rule → entry: no key strings built on the per-reading path. */
+  const bySensor = new Map<string, Map<string, Entry>>();
+  /** alert id → entry, for the actions people take. */
+  const byId = new Map<string, Entry>();
+
+  const entry = (sensorId: string, rule: string) => bySensor.get(sensorId)?.get(rule);
+  const add = (a: Alert) => {
+    let rules = bySensor.get(a.sensorId);
+    if (!rules) bySensor.set(a.sensorId, (rules = new Map()));
+    const old = rules.get(a.rule);
+    if (old) byId.delete(old.alert.id);
+    const e: Entry = { alert: a };
+    rules.set(a.rule, e);
+    byId.set(a.id, e);
   };
-  const deleteActive = (k: string, a: Alert) => {
-    if (!active.delete(k)) return;
-    const n = (perSensor.get(a.sensorId) ?? 1) - 1;
-    if (n > 0) perSensor.set(a.sensorId, n);
-    else perSensor.delete(a.sensorId);
+  const remove = (a: Alert) => {
+    const rules = bySensor.get(a.sensorId);
+    if (rules?.get(a.rule)?.alert !== a) return;
+    rules.delete(a.rule);
+    if (rules.size === 0) bySensor.delete(a.sensorId);
+    byId.delete(a.id);
   };
 
   const emit = (alert: Alert, kind: AlertEventKind, extra: { by?: string; note?: string } = {}) => {
@@ -52,34 +64,41 @@ export function createAlertManager(opts: AlertManagerOptions) {
     return e;
   };
 
+  const clear = (cur: Alert, at: number) => {
+    remove(cur);
+    cur.state = 'cleared';
+    cur.updatedAt = at;
+    return emit(cur, 'cleared');
+  };
+
   return {
-    active: () => [...active.values()],
-    count: () => active.size,
-    get: (id: string) => [...active.values()].find((a) => a.id === id),
+    active: () => [...byId.values()].map((e) => e.alert),
+    count: () => byId.size,
+    get: (id: string) => byId.get(id)?.alert,
 
     /** The condition holds at `level`. Raises, escalates or de-escalates; notifies only on change. */
     fire(t: Trigger, at = opts.now()): AlertEvent | undefined {
-      const k = key(t.sensorId, t.rule);
-      calmSince.delete(k);
-      const cur = active.get(k);
-      if (!cur) {
+      const e = entry(t.sensorId, t.rule);
+      if (!e) {
         const alert: Alert = { id: `${t.sensorId}:${t.rule}:${at}`, ...t, state: 'open', openedAt: at, updatedAt: at };
-        setActive(k, alert);
+        add(alert);
         return emit(alert, 'raised');
       }
+      e.calmSince = undefined;
+      const cur = e.alert;
       if (cur.level === t.level) {
-        lowerSince.delete(k);
+        e.lower = undefined;
         if (t.reason.value > cur.reason.value) cur.reason = t.reason; // keep the worst value seen, silently
         return undefined;
       }
       const up = rank(t.level) > rank(cur.level);
       if (!up) {
         // Lower for less than the hold time: keep the level (no flapping between levels).
-        const low = lowerSince.get(k);
-        if (!low || rank(t.level) > rank(low.level)) lowerSince.set(k, { level: t.level, since: low?.since ?? at });
+        const low = e.lower;
+        if (!low || rank(t.level) > rank(low.level)) e.lower = { level: t.level, since: low?.since ?? at };
         if (at - (low?.since ?? at) < opts.clearHoldMs) return undefined;
       }
-      lowerSince.delete(k);
+      e.lower = undefined;
       const kind = up ? 'escalated' : 'deescalated';
       cur.level = t.level;
       cur.reason = t.reason;
@@ -89,47 +108,31 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
     /** The condition is between its clear threshold and its trigger: nothing changes, and a pending clear restarts. */
     hold(sensorId: string, rule: string) {
-      if (!perSensor.has(sensorId)) return;
-      calmSince.delete(key(sensorId, rule));
+      const e = entry(sensorId, rule);
+      if (e) e.calmSince = undefined;
     },
 
-
-    isActive: (sensorId: string, rule: string) => active.has(key(sensorId, rule)),
+    isActive: (sensorId: string, rule: string) => entry(sensorId, rule) !== undefined,
 
     /** Clear at once, without the hold (the condition's end is certain, e.g. a sensor reporting again). */
     clearNow(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
-      const k = key(sensorId, rule);
-      const cur = active.get(k);
-      if (!cur) return undefined;
-      deleteActive(k, cur);
-      calmSince.delete(k);
-      cur.state = 'cleared';
-      cur.updatedAt = at;
-      return emit(cur, 'cleared');
+      const e = entry(sensorId, rule);
+      return e ? clear(e.alert, at) : undefined;
     },
 
     /** The condition is below its clear threshold; clears once it has stayed so for clearHoldMs. */
     calm(sensorId: string, rule: string, at = opts.now()): AlertEvent | undefined {
-      if (!perSensor.has(sensorId)) return undefined;
-      const k = key(sensorId, rule);
-      const cur = active.get(k);
-      if (!cur) return undefined;
-      const since = calmSince.get(k);
-      if (since === undefined) {
-        calmSince.set(k, at);
+      const e = entry(sensorId, rule);
+      if (!e) return undefined;
+      if (e.calmSince === undefined) {
+        e.calmSince = at;
         return undefined;
       }
-      if (at - since < opts.clearHoldMs) return undefined;
-      deleteActive(k, cur);
-      calmSince.delete(k);
-      lowerSince.delete(k);
-      cur.state = 'cleared';
-      cur.updatedAt = at;
-      return emit(cur, 'cleared');
+      return at - e.calmSince < opts.clearHoldMs ? undefined : clear(e.alert, at);
     },
 
     acknowledge(alertId: string, by: string, note: string, at = opts.now()): AlertEvent | undefined {
-      const cur = [...active.values()].find((a) => a.id === alertId);
+      const cur = byId.get(alertId)?.alert;
       if (!cur || cur.state !== 'open') return undefined;
       cur.state = 'acknowledged';
       cur.ackBy = by;
@@ -140,12 +143,9 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
     /** A regulator closes the alert by hand, with the reason (real exceedance, false alarm, sensor fault). */
     resolve(alertId: string, by: string, reason: ResolveReason, note: string, at = opts.now()): AlertEvent | undefined {
-      const entry = [...active.entries()].find(([, a]) => a.id === alertId);
-      if (!entry) return undefined;
-      const [k, cur] = entry;
-      deleteActive(k, cur);
-      calmSince.delete(k);
-      lowerSince.delete(k);
+      const cur = byId.get(alertId)?.alert;
+      if (!cur) return undefined;
+      remove(cur);
       cur.state = 'cleared';
       cur.resolution = { by, reason, note, at };
       cur.updatedAt = at;
@@ -154,7 +154,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
 
     /** A note on an open alert (rectification steps, findings); the alert itself is unchanged. */
     comment(alertId: string, by: string, note: string, at = opts.now()): AlertEvent | undefined {
-      const cur = [...active.values()].find((a) => a.id === alertId);
+      const cur = byId.get(alertId)?.alert;
       if (!cur) return undefined;
       cur.updatedAt = at;
       return emit(cur, 'commented', { by, note });
@@ -166,7 +166,7 @@ export function createAlertManager(opts: AlertManagerOptions) {
       for (const e of events) last.set(e.alertId, e);
       for (const e of last.values()) {
         if (e.alert.state === 'cleared') continue;
-        setActive(key(e.alert.sensorId, e.alert.rule), { ...e.alert });
+        add({ ...e.alert });
       }
     },
   };
