@@ -265,7 +265,7 @@ const result = {
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, influxd: execFileSync('influxd', ['version']).toString().trim() };
 updateBenchmarks('End to end', [
   `Machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memGiB} GiB, Node ${machine.node}, ${machine.influxd}; influxd, hazardwatch and the load generator all on this host.`,
-  `Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}). Load: ${G} gateway connections × ${M} sensors, QoS 1, ≤ 64 messages in flight per connection, from a separate process.`,
+  `Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}). Load: ${G} gateway connections × ${M} sensors, QoS 1, ≤ 64 messages in flight per connection (16 for 50-reading batches, 256 in the burst), from a separate process.`,
   '',
   '| figure | value | target |',
   '|---|---|---|',
