@@ -76,6 +76,20 @@ export function createAlertManager(opts: AlertManagerOptions) {
     count: () => byId.size,
     get: (id: string) => byId.get(id)?.alert,
 
+    /**
+     * The condition still holds at the level of the active alert: keep the worst value,
+     * restart any pending clear or de-escalation. Returns false when there is no active
+     * alert at that level (then call fire). The per-reading fast path: no trigger object.
+     */
+    touch(sensorId: string, rule: string, level: AlertLevel, reason: AlertReason): boolean {
+      const e = entry(sensorId, rule);
+      if (!e || e.alert.level !== level) return false;
+      e.calmSince = undefined;
+      e.lower = undefined;
+      if (reason.value > e.alert.reason.value) e.alert.reason = reason; // silently, as fire() does
+      return true;
+    },
+
     /** The condition holds at `level`. Raises, escalates or de-escalates; notifies only on change. */
     fire(t: Trigger, at = opts.now()): AlertEvent | undefined {
       const e = entry(t.sensorId, t.rule);

@@ -132,7 +132,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   const apply = (s: SensorEntry, rule: string, level: AlertLevel | 'hold' | undefined, reason?: AlertReason) => {
     if (level === undefined) alerts.calm(s.id, rule);
     else if (level === 'hold') alerts.hold(s.id, rule);
-    else alerts.fire({ ...base(s), rule, level, reason: reason! });
+    else if (!alerts.touch(s.id, rule, level, reason!)) alerts.fire({ ...base(s), rule, level, reason: reason! });
   };
 
   const shiftOf = (s: SensorEntry, at: number) => {
