@@ -59,6 +59,7 @@ const corpus: { name: string; payload: string | Buffer; codes: string[]; stored:
   { name: 'fractional timestamp', payload: JSON.stringify({ readings: [{ ...ok(), ts: now + 0.5 }] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
   { name: 'no timestamp at all', payload: JSON.stringify({ readings: [ok()] }), codes: ['HW_ERR_BAD_TS'], stored: 0 },
   { name: 'duplicate within the batch', payload: JSON.stringify({ ts: now + 18, readings: [ok(), ok()] }), codes: ['HW_ERR_DUPLICATE'], stored: 1 },
+  { name: 'an older reading sent again after newer ones (out of order)', payload: JSON.stringify({ readings: [ok(NOISE, now + 21), ok(NOISE, now + 23), ok(NOISE, now + 22), ok(NOISE, now + 21)] }), codes: ['HW_ERR_DUPLICATE'], stored: 3 },
   { name: 'several faults in one batch', payload: JSON.stringify({ ts: now + 19, readings: [ok(), { sensor: SO2, value: -100, unit: 'mg/m3' }, { sensor: 'x' }, ok(DUST)] }), codes: ['HW_ERR_OUT_OF_RANGE', 'HW_ERR_UNKNOWN_SENSOR'], stored: 2 },
 ];
 
