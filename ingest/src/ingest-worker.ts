@@ -259,10 +259,18 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     return true;
   };
 
+  /** Accept held messages while there is room; a message whose spool append fails stays held (no PUBACK) and is retried. */
   const unblock = () => {
     while (blocked.length && !spool.full() && !lagging()) {
-      const b = blocked.shift()!;
-      accept(b.readings);
+      const b = blocked[0]!;
+      try {
+        accept(b.readings);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'spool append failed; the message stays unacknowledged and is retried');
+        schedule(1000);
+        return;
+      }
+      blocked.shift();
       b.resolve();
     }
   };
@@ -282,6 +290,9 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         throw err;
       } finally {
         shipping = undefined;
+        // Work that arrived while this run was finishing (held messages, or memory a
+        // released message filled) gets a run of its own.
+        if (mem.length || blocked.length) schedule();
         m.ingestPending.set(memReadings);
         m.ingestSpoolBytes.set(spool.bytes());
       }
@@ -301,7 +312,12 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
       m.ingestSpooled.inc(readings.length);
     }
     m.ingestAccepted.inc(readings.length);
-    deps.onAccepted?.(readings);
+    try {
+      deps.onAccepted?.(readings);
+    } catch (err) {
+      // A listener's failure (rules, API) must not undo a durable acceptance.
+      log.error({ err }, 'a listener failed on accepted readings');
+    }
     if (memReadings >= config.batchMaxReadings) void ship().catch(() => {});
     else schedule();
   }
@@ -339,7 +355,14 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         if (blocked.length === 1 && wait === 'spool-full') log.warn({ spoolBytes: spool.bytes(), maxBytes: config.spool.maxBytes }, 'spool full: withholding acknowledgements');
         schedule();
       } else {
-        accept(accepted);
+        try {
+          accept(accepted);
+        } catch (err) {
+          // The spool could not take it (disk full, I/O error): no PUBACK, so the gateway keeps the message.
+          log.error({ err: (err as Error).message }, 'spool append failed; the message is not acknowledged');
+          spooled = Promise.reject(err as Error);
+          spooled.catch(() => {}); // handled by the broker (done(err)); never an unhandled rejection here
+        }
       }
     }
     if (rejected.length) {

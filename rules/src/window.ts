@@ -75,7 +75,10 @@ export class ExposureWindow {
     const old = this.minuteOf[i]!;
     if (old !== minute) {
       // The ring drops minute `old`: a cached dose range that holds it is no longer valid.
-      if (old >= this.doseFrom && old < this.doseTo) this.doseFrom = this.doseTo = -1;
+      if (old >= this.doseFrom && old < this.doseTo) {
+        this.doseFrom = this.doseTo = -1;
+        this.doseSum = this.doseCov = 0;
+      }
       this.minuteOf[i] = minute;
       this.sum[i] = 0;
       this.covered[i] = 0;
@@ -169,7 +172,7 @@ export class ExposureWindow {
   /** Σ value·ms within [fromMs, toMs) at minute resolution, and the covered ms. */
   dose(fromMs: number, toMs: number): { dose: number; coveredMs: number } {
     const fromMin = Math.floor(fromMs / BUCKET_MS);
-    const toMin = Math.ceil(toMs / BUCKET_MS); // exclusive: every minute that starts before toMs
+    const toMin = Math.max(fromMin, Math.ceil(toMs / BUCKET_MS)); // exclusive: every minute that starts before toMs
     let dose: number;
     let coveredMs: number;
     if (toMin - fromMin > BUCKETS) {
