@@ -4,7 +4,7 @@ import { buildApp } from '../api/src/app.ts';
 import { createBroker } from '../broker/src/broker.ts';
 import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
-import { createMqttBus, type MessageBus } from '../core/src/bus.ts';
+import { createMqttBus, type MqttBus } from '../core/src/bus.ts';
 import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import type { Logger } from '../core/src/logger.ts';
@@ -37,11 +37,18 @@ function common(config: Readonly<Config>) {
   return { catalogue, registry, metrics: createMetrics() };
 }
 
-async function serviceBus(config: Readonly<Config>, name: string): Promise<MessageBus> {
+/**
+ * A service's connection to the broker. `persistent`: a stable client id (the service
+ * name) and a persistent session, so the broker keeps what it acknowledged to gateways
+ * while this service is down; run exactly one process per such name. Not yet connected:
+ * the service subscribes its handlers, then calls `connect()`.
+ */
+function serviceBus(config: Readonly<Config>, name: string, persistent = false): MqttBus {
   if (!config.service.brokerUrl || !config.service.password) {
     throw new HwError('HW_ERR_CONFIG', `${name} runs against a broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker's HW_SERVICE_PASSWORD)`);
   }
-  return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, `hw-${name}-${randomUUID().slice(0, 8)}`);
+  const clientId = persistent ? `hw-${name}` : `hw-${name}-${randomUUID().slice(0, 8)}`;
+  return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, clientId, { persistent });
 }
 
 /** `hazardwatch broker`: the MQTT broker alone (several share state through HW_MQTT_REDIS_URL). */
@@ -63,12 +70,14 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
   const { catalogue, registry, metrics } = common(config);
   const store = createStore(config, logger);
   await store.start();
-  const bus = await serviceBus(config, shard ? `ingest-${shard.index}` : 'ingest');
+  // Persistent: a kill -9 of this process loses nothing the broker acknowledged to a gateway.
+  const bus = serviceBus(config, shard ? `ingest-${shard.index}of${shard.count}` : 'ingest', true);
   const worker = createIngestWorker(
     { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => void bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }) },
     ingestConfigFrom(config, shard),
   );
   await worker.start();
+  await bus.connect();
   return {
     describe: { service: 'ingest', shard: shard ? `${shard.index}/${shard.count}` : 'all', store: store.kind },
     async stop() {
@@ -84,7 +93,7 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
   const { catalogue, registry, metrics } = common(config);
   const store = createStore(config, logger);
   await store.start();
-  const bus = await serviceBus(config, 'rules');
+  const bus = serviceBus(config, 'rules');
   const engine = createRulesEngine({ registry, catalogue, store, logger, metrics, onAlertEvent: (e) => void bus.publish(topics.internalAlerts, JSON.stringify(e), { qos: 1 }) }, { clearHoldMs: 30_000 });
   await engine.start();
   await bus.subscribe(topics.internalReadings, (_t, payload) => engine.handleReadings(JSON.parse(payload.toString()) as Reading[]));
@@ -92,6 +101,7 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
     // Commands come from the API service, which validated them and checked the user's scope.
     engine.command(JSON.parse(payload.toString()) as AlertCommand);
   });
+  await bus.connect();
   return {
     describe: { service: 'rules', store: store.kind },
     async stop() {
@@ -107,7 +117,7 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
   const { registry, metrics, catalogue } = common(config);
   const store = createStore(config, logger);
   await store.start();
-  const bus = await serviceBus(config, 'api');
+  const bus = serviceBus(config, 'api');
   const waiting = new Map<string, (e: AlertEvent) => void>();
   const api = buildApp({
     registry, store, logger, metrics, catalogue,
@@ -137,6 +147,7 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
     api.publishAlertEvent(e);
     waiting.get(`${e.alertId}\0${e.kind}`)?.(e);
   });
+  await bus.connect();
   await api.app.listen({ host: config.http.host, port: config.http.port });
   return {
     describe: { service: 'api', httpPort: (api.app.server.address() as { port: number }).port },

@@ -45,9 +45,31 @@ export function createAedesBus(aedes: Aedes): MessageBus {
   };
 }
 
-export async function createMqttBus(url: string, username: string, password: string, clientId: string): Promise<MessageBus> {
-  const client: MqttClient = await mqtt.connectAsync(url, { username, password, clientId, clean: true, reconnectPeriod: 1000 });
+export interface MqttBusOptions {
+  /**
+   * A persistent session (clean: false) under a stable client id: QoS 1 messages the
+   * broker holds for this service while it is down, or sent but not yet acknowledged when
+   * it died, are delivered again when it comes back. Ingest uses this, so a `kill -9` of
+   * an ingest process loses nothing the broker acknowledged to a gateway.
+   */
+  persistent?: boolean;
+}
+
+/** An MQTT bus is connected by `connect()`, after its handlers are subscribed. */
+export interface MqttBus extends MessageBus {
+  /**
+   * Connects and subscribes every handler registered so far; rejects on a refused login.
+   * Subscribing first matters for a persistent session: the broker delivers what it
+   * queued the moment the session resumes, and mqtt.js handles incoming packets one at a
+   * time, so a message held for a handler not yet registered would stall the SUBACK.
+   */
+  connect(): Promise<void>;
+}
+
+export function createMqttBus(url: string, username: string, password: string, clientId: string, opts: MqttBusOptions = {}): MqttBus {
   const handlers: { filter: string; handler: BusHandler }[] = [];
+  let connected = false;
+  const client: MqttClient = mqtt.connect(url, { username, password, clientId, clean: !opts.persistent, reconnectPeriod: 1000, manualConnect: true });
   // Take over mqtt.js's message hook so a QoS 1 PUBACK to the broker waits for the
   // handler's promise (the same contract as the in-process bus).
   client.handleMessage = (packet, done) => {
@@ -58,19 +80,43 @@ export async function createMqttBus(url: string, username: string, password: str
       const p = h.handler(packet.topic, payload);
       if (p) pending.push(p);
     }
-    if (pending.length) Promise.allSettled(pending).then(() => done());
-    else done();
+    if (pending.length === 0) return done();
+    Promise.all(pending).then(
+      () => done(),
+      // A handler could not take it (ingest: the spool append failed): no PUBACK. Drop the
+      // connection so the broker keeps the message and delivers it again after reconnecting.
+      () => client.stream.destroy(),
+    );
   };
   return {
+    async connect() {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+        client.connect();
+      });
+      client.on('error', () => {}); // reconnects by itself; a refused login already rejected above
+      connected = true;
+      if (handlers.length) await client.subscribeAsync([...new Set(handlers.map((h) => h.filter))], { qos: 1 });
+    },
     async subscribe(topic, handler) {
       handlers.push({ filter: topic, handler });
-      await client.subscribeAsync(topic, { qos: 1 });
+      if (connected) await client.subscribeAsync(topic, { qos: 1 });
     },
     async publish(topic, payload, opts = {}) {
       await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
     },
     async close() {
-      await client.endAsync();
+      // A graceful end waits for our unacknowledged QoS 1 publishes; with the broker gone
+      // that is forever, so give it a moment and then close the socket regardless.
+      // (mqtt.js ignores a second end() while the first is pending, hence the race.)
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        client.endAsync().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000))),
+      ]);
+      clearTimeout(timer);
+      if (!ended) client.stream.destroy();
     },
   };
 }

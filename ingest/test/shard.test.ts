@@ -29,8 +29,10 @@ describe('sharded ingest', () => {
   let broker: Broker | undefined;
   const dir = tempDir('hw-shard-');
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    // A child killed by a signal has exitCode null too: signalCode tells it has exited.
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of running) c.kill('SIGTERM');
+    await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -80,5 +82,55 @@ describe('sharded ingest', () => {
     }
     expect(a!.size).toBeGreaterThan(0);
     expect(b!.size).toBeGreaterThan(0);
+  });
+  it('kill -9 of an ingest process mid-load and a restart: everything the broker acknowledged to the gateway is stored (persistent session)', async () => {
+    const influxUrl = inject('influxUrl');
+    const { registry } = demo();
+    const b = createBroker({ registry, logger: silentLogger() }, { host: '127.0.0.1', port: 0, maxPayloadBytes: 1 << 16, serviceUsername: 'svc', servicePassword: 'kill-test-secret' });
+    await b.start();
+    const db = `shardkill_${Date.now()}`;
+    const startIngest = async () => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/hazardwatch.js'), 'ingest', '--shard', '0/1'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${b.port()}`, HW_SERVICE_PASSWORD: 'kill-test-secret', HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: join(dir, 'killed'), HW_INGEST_FLUSH_INTERVAL_MS: '50' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('"msg":"ready"') && resolve());
+        child.once('exit', (code) => reject(new Error(`ingest exited ${code}`)));
+      });
+      return child;
+    };
+    const count = async () => {
+      const q = encodeURIComponent("SELECT count(value) FROM reading WHERE sensor = 'cement-liguo.noise-1'");
+      const body = (await (await fetch(`${influxUrl}/query?db=${db}&q=${q}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] };
+      return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+    };
+    try {
+      const first = await startIngest();
+      const gw = await connectGateway(b.port(), 'cement-liguo');
+      const t0 = Date.now() - 60_000;
+      let acked = 0;
+      let killed = false;
+      // Publish steadily; kill -9 the ingest process once some readings are stored, and keep going.
+      for (let i = 0; i < 600; i++) {
+        await gw.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: t0 + i, readings: [{ sensor: 'cement-liguo.noise-1', value: 80, unit: 'dB(A)' }] }), { qos: 1 });
+        acked++;
+        if (!killed && i >= 200 && (await count()) > 0) {
+          first.kill('SIGKILL');
+          await new Promise((r) => first.once('exit', r));
+          killed = true;
+        }
+      }
+      expect(killed).toBe(true);
+      await gw.endAsync();
+      // Everything published while it was down was acknowledged by the broker and must arrive.
+      await startIngest();
+      const stored = await waitFor(async () => ((await count()) >= acked ? await count() : undefined), { what: `${acked} readings stored after the restart`, timeoutMs: 20_000 });
+      expect(stored).toBe(acked); // exactly once per point identity
+    } finally {
+      await b.stop();
+    }
   });
 });
