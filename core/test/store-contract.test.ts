@@ -47,6 +47,14 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(back[0]!.valueStd).toBeCloseTo(1.165, 9);
     });
 
+    it('keeps non-ASCII names and units, tiny values, and a sensor whose unit changes between writes', async () => {
+      const zh = (ts: number, value: number, unit: string): Reading => ({ ...reading('粉尘 呼尘-1', ts, value), enterpriseId: '徐州,水泥=厂', unit });
+      await store.writeReadings([zh(T0, 1e-7, 'mg/m³'), zh(T0 + 1000, 2.5, 'mg/m³')]);
+      await store.writeReadings([zh(T0 + 2000, 0.25, 'µg/m³"x\\')]);
+      const back = await store.queryReadings({ sensorId: '粉尘 呼尘-1', from: T0, to: T0 + 10_000 });
+      expect(back.map((r) => [r.ts, r.value, r.unit])).toEqual([[T0, 1e-7, 'mg/m³'], [T0 + 1000, 2.5, 'mg/m³'], [T0 + 2000, 0.25, 'µg/m³"x\\']]);
+    });
+
     it('stores a replayed reading once (identity = sensor + timestamp)', async () => {
       const rs = [reading('dup', T0, 5), reading('dup', T0 + 1, 6)];
       await store.writeReadings(rs);

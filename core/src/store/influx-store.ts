@@ -1,7 +1,7 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { alertEventLine, exposureLine, readingLine } from './line-protocol.ts';
+import { alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
 import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 
 export interface InfluxStoreConfig {
@@ -74,6 +74,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
   let version = 'unknown';
   let org = config.org;
   let bucket = config.bucket;
+  let writePath = '';
 
   // Route the client's own logging through pino rather than the console.
   setLogger({
@@ -101,24 +102,39 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     return out;
   }
 
-  /** One batch = one HTTP write through the official client; retried with jittered back-off. */
-  async function writeLines(lines: string[]): Promise<void> {
-    if (!client) throw new Error('influx store not started');
-    if (lines.length === 0) return;
-    for (let attempt = 1; ; attempt++) {
-      const api = client.getWriteApi(org, bucket, 'ms', {
-        batchSize: lines.length + 1,
-        maxBatchBytes: Number.MAX_SAFE_INTEGER,
-        flushInterval: 0,
-        maxRetries: 0,
-        // Loopback or LAN: compressing costs more CPU than the bytes it saves.
-        gzipThreshold: Number.MAX_SAFE_INTEGER,
+  /**
+   * One line-protocol body through the official client's transport: the same request its
+   * WriteApi sends (`/api/v2/write?org&bucket&precision=ms`, which V1WriteTransport maps
+   * for 1.x), given as bytes. WriteApi takes its body as strings, one per line, joins
+   * them and encodes the result; the readings body is already encoded (readingsBody), and
+   * the node transport passes a Buffer through as it is (its `Buffer.from(body)` copies).
+   */
+  function send(body: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let status: number | undefined;
+      let headers: Record<string, string | string[]> | undefined;
+      client!.transport.send(writePath, body as unknown as string, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } }, {
+        responseStarted(h, s) {
+          headers = h as Record<string, string | string[]>;
+          status = s;
+        },
+        error: reject,
+        complete() {
+          // As WriteApi: a write answers 204 (or 201); anything else is an error.
+          if (status === undefined || status === 204 || status === 201) resolve();
+          else reject(new HttpError(status, `204 HTTP response status code expected, but ${status} returned`, undefined, undefined, undefined, undefined, headers));
+        },
       });
-      // One record holding every line: the body is the same `lines.join('\n')` the client
-      // would build, without its per-line byte counting.
-      api.writeRecord(lines.join('\n'));
+    });
+  }
+
+  /** One batch = one HTTP write; retried with jittered back-off. */
+  async function write(body: Buffer): Promise<void> {
+    if (!client) throw new Error('influx store not started');
+    if (body.length === 0) return;
+    for (let attempt = 1; ; attempt++) {
       try {
-        await api.close();
+        await send(body);
         return;
       } catch (err) {
         const retriable = canRetryHttpCall(err) || (err instanceof HttpError && err.statusCode >= 500);
@@ -129,6 +145,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       }
     }
   }
+  const writeLines = (lines: string[]) => write(Buffer.from(lines.join('\n'), 'utf8'));
 
   return {
     kind: 'influx',
@@ -144,13 +161,14 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       }
       org = config.org || 'hazardwatch';
       bucket = config.bucket || (rp ? `${config.database}/${rp}` : config.database);
+      writePath = `/api/v2/write?org=${encodeURIComponent(org)}&bucket=${encodeURIComponent(bucket)}&precision=ms`;
       const plain = new InfluxDB({ url: base, token: config.token || undefined, timeout: config.timeoutMs });
       client = isV1
         ? new InfluxDB({ url: base, timeout: config.timeoutMs, transport: new V1WriteTransport(plain.transport, `db=${encodeURIComponent(config.database)}${rp ? `&rp=${encodeURIComponent(rp)}` : ''}${v1Auth()}`) })
         : plain;
       log.info({ url: base, version, database: config.database, bucket }, 'influx store ready');
     },
-    writeReadings: (readings) => writeLines(readings.map(readingLine)),
+    writeReadings: (readings) => write(readingsBody(readings)),
     writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
     writeExposure: (points) => writeLines(points.map(exposureLine)),
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
