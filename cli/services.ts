@@ -72,8 +72,24 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
   await store.start();
   // Persistent: a kill -9 of this process loses nothing the broker acknowledged to a gateway.
   const bus = serviceBus(config, shard ? `ingest-${shard.index}of${shard.count}` : 'ingest', true);
+  // Accepted readings go on to the rules engine and the API in one message per event-loop
+  // turn, not one per gateway message: with single-reading messages that halves the
+  // broker's work per reading (multi-process figures in BENCHMARKS.md).
+  let forwarding: Reading[] = [];
+  const forward = () => {
+    const rs = forwarding;
+    forwarding = [];
+    bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }).catch((err: Error) => logger.warn({ err: err.message, readings: rs.length }, 'accepted readings not forwarded to the rules engine'));
+  };
   const worker = createIngestWorker(
-    { registry, catalogue, store, bus, logger, metrics, onAccepted: (rs) => void bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }) },
+    {
+      registry, catalogue, store, bus, logger, metrics,
+      onAccepted: (rs) => {
+        if (rs.length === 0) return;
+        if (forwarding.length === 0) setImmediate(forward);
+        for (const r of rs) forwarding.push(r);
+      },
+    },
     ingestConfigFrom(config, shard),
   );
   await worker.start();
