@@ -144,9 +144,14 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     deadMan.seen(s.id, r.ts);
     const st = stateOf(s);
     if (!st.window.add(r.ts, toWindow(s, r.valueStd))) return; // out of order: counted, not windowed
-    st.recent.push([r.ts, r.valueStd]);
-    while (st.recent.length && st.recent[0]![0] < r.ts - TREND_WINDOW_MS) st.recent.shift();
-    if (st.recent.length > 120) st.recent.splice(0, st.recent.length - 120);
+    // The trend feeds the gas and dust forecasts below; noise and radon have none.
+    if (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') {
+      st.recent.push([r.ts, r.valueStd]);
+      let drop = 0;
+      while (drop < st.recent.length && st.recent[drop]![0] < r.ts - TREND_WINDOW_MS) drop++;
+      drop = Math.max(drop, st.recent.length - 120);
+      if (drop > 0) st.recent.splice(0, drop);
+    }
     if (!evaluateNow) return;
 
     const limits = deps.catalogue.limits(s.profileId, s.agent);
