@@ -75,11 +75,16 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
   // Accepted readings go on to the rules engine and the API in one message per event-loop
   // turn, not one per gateway message: with single-reading messages that halves the
   // broker's work per reading (multi-process figures in BENCHMARKS.md).
+  // At most FORWARD_MAX readings per message (~200 bytes each in JSON).
+  const FORWARD_MAX = 1000;
   let forwarding: Reading[] = [];
   const forward = () => {
-    const rs = forwarding;
+    const all = forwarding;
     forwarding = [];
-    bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }).catch((err: Error) => logger.warn({ err: err.message, readings: rs.length }, 'accepted readings not forwarded to the rules engine'));
+    for (let i = 0; i < all.length; i += FORWARD_MAX) {
+      const rs = all.slice(i, i + FORWARD_MAX);
+      bus.publish(topics.internalReadings, JSON.stringify(rs), { qos: 1 }).catch((err: Error) => logger.warn({ err: err.message, readings: rs.length }, 'accepted readings not forwarded to the rules engine'));
+    }
   };
   const worker = createIngestWorker(
     {

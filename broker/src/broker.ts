@@ -215,7 +215,10 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         refuse('acl_publish');
         return done(new Error('$SYS is reserved'));
       }
-      if (packet.payload.length > config.maxPayloadBytes) {
+      // The limit guards against gateways; internal services (authenticated by the service
+      // secret) forward accepted readings in batches that may be larger than any one gateway
+      // message, and refusing one would only close their connection and stall the pipeline.
+      if (id.kind === 'gateway' && packet.payload.length > config.maxPayloadBytes) {
         refuse('payload_too_large');
         log.warn({ clientId: client.id, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: payload too large');
         return done(new Error(`payload of ${packet.payload.length} bytes exceeds ${config.maxPayloadBytes}`));

@@ -124,6 +124,14 @@ describe('broker: limits, revocation, presence', () => {
     await closed;
     c.end(true);
     expect(broker.counters.refused.payload_too_large).toBe(1);
+    // The limit is for gateways: an internal service's forwarded batch may be larger.
+    const svc = await connect(broker.port(), 'svc', 'svc-secret');
+    await svc.subscribeAsync('hw/internal/readings', { qos: 1 });
+    const got = new Promise<number>((r) => svc.once('message', (_t, p: Buffer) => r(p.length)));
+    await svc.publishAsync('hw/internal/readings', Buffer.alloc(8000, 'x'), { qos: 1 });
+    expect(await got).toBe(8000);
+    await svc.endAsync();
+    expect(broker.counters.refused.payload_too_large).toBe(1);
     const held = await Promise.all([gw(broker.port(), 'a', 'g2'), gw(broker.port(), 'b', 'g1'), gw(broker.port(), 'b', 'g2')]);
     expect(await codeOf(gw(broker.port(), 'a', 'g1'))).toBe(3);
     expect(broker.counters.refused.max_connections).toBe(1);

@@ -126,6 +126,8 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   const mem: MemEntry[] = [];
   let memReadings = 0;
   let behind = spool.segments().length > 0;
+  /** Readings in spool files that only a file replay will store (accepted while behind, or left by an earlier run). */
+  let spoolBacklog = spool.segments().reduce((n, seg) => n + (seg.inMemory ? 0 : seg.readings), 0);
   let timer: NodeJS.Timeout | undefined;
   let shipping: Promise<void> | undefined;
   let stopped = false;
@@ -133,8 +135,14 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   /** Messages waiting for spool space (backpressure), oldest first. */
   const blocked: { readings: Reading[]; resolve: () => void }[] = [];
   const ackMaxPending = config.ackMaxPendingReadings ?? 50_000;
-  /** The store answers (its last write succeeded) but has fallen this far behind: hold acknowledgements. */
-  const lagging = () => retryDelayMs === 0 && !behind && memReadings >= ackMaxPending;
+  /**
+   * The store answers (its last write succeeded) but has fallen this far behind, in memory
+   * or in spool files still to replay: hold acknowledgements. Counting the files matters: a
+   * write that times out under load looks like an outage for a moment, the spool takes
+   * what arrives meanwhile, and without this the replay would then race an intake the
+   * store cannot keep up with, so the lag would grow until the spool filled.
+   */
+  const lagging = () => retryDelayMs === 0 && memReadings + spoolBacklog >= ackMaxPending;
   /** Why a new message must wait, if it must. */
   const mustWait = () => (spool.full() ? 'spool-full' : lagging() ? 'store-lag' : blocked.length ? 'queued' : undefined);
   const lastLogged = new Map<string, number>();
@@ -246,6 +254,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     const seg = segs.find((x) => !x.inMemory);
     if (!seg) {
       behind = false;
+      spoolBacklog = 0;
       return false;
     }
     // Caught up to the open segment: new messages go to memory again from here on.
@@ -253,6 +262,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     spool.nextToReplay();
     const readings = spool.read(seg);
     await writeAll(readings);
+    spoolBacklog = Math.max(0, spoolBacklog - readings.length);
     m.ingestReplayed.inc(readings.length);
     spool.release(seg);
     if (readings.length) log.info({ segment: seg.seq, readings: readings.length }, 'spool segment replayed');
@@ -309,6 +319,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     } else {
       if (!behind) log.warn({ memoryMaxReadings: config.memoryMaxReadings }, 'store is behind: shipping from the spool files');
       behind = true;
+      spoolBacklog += readings.length;
       m.ingestSpooled.inc(readings.length);
     }
     m.ingestAccepted.inc(readings.length);

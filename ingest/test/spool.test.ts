@@ -128,4 +128,40 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
     await worker.stop();
     await gw2.endAsync();
   });
+
+  it('counts what waits in the spool files towards the lag: after a failed write, PUBACKs wait while the replay is behind', async () => {
+    // The real influxd behind a switch: down (writes fail), then slow (200 ms per write of ≤ 10).
+    let down = true;
+    const flaky: Store = Object.assign(Object.create(store) as Store, {
+      writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
+        if (down) throw new Error('store down (test)');
+        await new Promise((r) => setTimeout(r, 200));
+        return store.writeReadings(rs);
+      },
+    });
+    const metrics = createMetrics();
+    const worker = (current = createIngestWorker({ registry, catalogue, store: flaky, bus: createAedesBus(broker.aedes), logger, metrics }, {
+      batchMaxReadings: 10, flushIntervalMs: 5, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
+      memoryMaxReadings: 20, writeConcurrency: 1, ackMaxPendingReadings: 30,
+      spool: { dir: `${dir}/spool-backlog`, maxBytes: 1 << 20, segmentMaxReadings: 20, segmentMaxMs: 50, fsyncIntervalMs: 20 },
+    }));
+    await worker.start({ subscribe: false });
+    const sensor = 'cement-liguo.noise-1';
+    const t0 = Date.now() - 20_000;
+    const msg = (i: number) => JSON.stringify({ readings: Array.from({ length: 10 }, (_, j) => ({ sensor, ts: t0 + i * 10 + j, value: 80, unit: 'dB(A)' })) });
+    const lagWaits = async () => (await metrics.ingestAckWaits.get()).values.filter((v) => v.labels.reason === 'store-lag').reduce((a, v) => a + v.value, 0);
+    // While the store is down the spool takes everything: 60 readings, most of them only in files.
+    await Promise.all(Array.from({ length: 6 }, (_, i) => gw.publishAsync(topics.up(E, 'gw1'), msg(i), { qos: 1 })));
+    expect((await metrics.ingestSpooled.get()).values[0]?.value ?? 0).toBeGreaterThanOrEqual(30);
+    // The store answers again, slowly. New messages must wait for the replay instead of
+    // piling more onto a backlog the store cannot keep up with.
+    down = false;
+    await waitFor(async () => ((await metrics.ingestWritten.get()).values[0]?.value ?? 0) > 0 || undefined, { what: 'a successful write after the outage' });
+    const before = await lagWaits();
+    await Promise.all(Array.from({ length: 5 }, (_, i) => gw.publishAsync(topics.up(E, 'gw1'), msg(6 + i), { qos: 1 })));
+    expect(await lagWaits()).toBeGreaterThan(before);
+    await worker.flush();
+    await waitFor(async () => (await store.countReadings({ sensorId: sensor, from: t0, to: t0 + 109 })) === 110 || undefined, { what: '110 readings stored', timeoutMs: 20_000 });
+    await worker.stop();
+  });
 });
