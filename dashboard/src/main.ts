@@ -236,10 +236,15 @@ async function showSensors(enterpriseId?: string) {
   else if (sensors[0]) await openSensor(sensors[0]);
 }
 
+/** The latest sensor asked for: a slower answer for an earlier choice must not replace it. */
+let openingSensor = '';
+
 async function openSensor(s: Sensor) {
+  openingSensor = s.id;
   for (const li of document.querySelectorAll<HTMLElement>('#sensor-rows li')) li.classList.toggle('selected', li.dataset.sensorId === s.id);
   const to = Date.now();
   const res = await api<{ points: { ts: number; value: number | null }[] }>(`/api/sensors/${encodeURIComponent(s.id)}/readings?from=${to - HISTORY_MS}&to=${to}&intervalMs=60000&fn=max`);
+  if (openingSensor !== s.id) return;
   state.sensor = { sensor: s, history: res.points.filter((p): p is Point => p.value !== null), live: [] };
   state.ws?.send(JSON.stringify({ type: 'subscribe-readings', sensors: [s.id] }));
   $('sensor-detail').hidden = false;
@@ -270,6 +275,7 @@ function renderSensorChart() {
   if (L.lex8h) limits.push({ key: 'lex8h', label: t('lex8h'), value: L.lex8h.value, source: L.lex8h.source });
   if (L.reference) limits.push({ key: 'reference', label: t('reference'), value: L.reference.value, source: L.reference.source });
   const now = Date.now();
+  $('chart').dataset.sensorId = s.id;
   drawChart($('chart') as unknown as SVGSVGElement, { from: now - HISTORY_MS, to: now, history: cur.history, live: cur.live, limits, unit: s.agentUnit, locale: state.lang === 'zh' ? 'zh-CN' : 'en-GB' });
   $('chart-legend').replaceChildren(
     el('span', { className: 'lg history', textContent: t('history') }),

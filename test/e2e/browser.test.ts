@@ -120,7 +120,8 @@ describe('dashboard in Chromium', () => {
     await city.click('#enterprise-rows tr[data-enterprise-id=cement-liguo] a');
     await city.waitForSelector('#sensor-rows li[data-sensor-id="cement-liguo.so2-1"]');
     await city.click('#sensor-rows li[data-sensor-id="cement-liguo.so2-1"]');
-    await city.waitForSelector('#chart line[data-limit=pcTwa]', { state: 'attached' }); // a horizontal line has no height: attached, not 'visible'
+    // The chart of this sensor, not of the one the view opened first (a horizontal line has no height: attached, not 'visible').
+    await city.waitForSelector('#chart[data-sensor-id="cement-liguo.so2-1"] line[data-limit=pcTwa]', { state: 'attached' });
     expect(await city.$$('#chart line[data-limit=pcStel]')).toHaveLength(1);
     // The simulated gateway keeps publishing: live points arrive over the socket.
     await city.waitForSelector('#chart polyline.live', { state: 'attached', timeout: 15_000 });
