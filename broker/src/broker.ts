@@ -273,7 +273,7 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         log.warn({ clientId: client.id, rate: config.ratePerGatewayPerS }, 'publish refused: gateway over its message rate');
         return done(new Error('message rate exceeded'));
       }
-      if (id.kind === 'gateway' && ingestWorkers.size > 0 && ingestOffline() && parseGatewayTopic(packet.topic)?.channel === 'up') {
+      if (id.kind === 'gateway' && ingestOffline() && parseGatewayTopic(packet.topic)?.channel === 'up') {
         refuse('held_ingest_offline');
         // A gateway that left meanwhile sends the message again on reconnecting: drop this copy.
         heldForIngest.push(() => done(client.closed ? new Error('gateway disconnected while held') : null));

@@ -126,8 +126,14 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   const mem: MemEntry[] = [];
   let memReadings = 0;
   let behind = spool.segments().length > 0;
-  /** Readings in spool files that only a file replay will store (accepted while behind, or left by an earlier run). */
-  let spoolBacklog = spool.segments().reduce((n, seg) => n + (seg.inMemory ? 0 : seg.readings), 0);
+  /**
+   * Readings in spool files that only a file replay will store. Kept as a count because
+   * the hot path asks for it per message; recounted from the segments after each replay.
+   * Segments left by an earlier run count once read: their size in readings is not known
+   * before (readings -1).
+   */
+  const countBacklog = () => spool.segments().reduce((n, seg) => n + (seg.inMemory ? 0 : Math.max(0, seg.readings)), 0);
+  let spoolBacklog = countBacklog();
   let timer: NodeJS.Timeout | undefined;
   let shipping: Promise<void> | undefined;
   let stopped = false;
@@ -254,7 +260,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     const seg = segs.find((x) => !x.inMemory);
     if (!seg) {
       behind = false;
-      spoolBacklog = 0;
+      spoolBacklog = countBacklog();
       return false;
     }
     // Caught up to the open segment: new messages go to memory again from here on.
@@ -262,9 +268,9 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     spool.nextToReplay();
     const readings = spool.read(seg);
     await writeAll(readings);
-    spoolBacklog = Math.max(0, spoolBacklog - readings.length);
     m.ingestReplayed.inc(readings.length);
     spool.release(seg);
+    spoolBacklog = countBacklog();
     if (readings.length) log.info({ segment: seg.seq, readings: readings.length }, 'spool segment replayed');
     return true;
   };

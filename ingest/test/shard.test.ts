@@ -8,6 +8,7 @@ import { topics } from '../../core/src/topics.ts';
 import { connectGateway } from '../../test/clients.ts';
 import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
+import { spawnHw } from '../../test/spawn-all.ts';
 import { fnv1a, parseShard, shardOwner } from '../src/shard.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -90,17 +91,9 @@ describe('sharded ingest', () => {
     await b.start();
     const db = `shardkill_${Date.now()}`;
     const startIngest = async () => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin/hazardwatch.js'), 'ingest', '--shard', '0/1'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${b.port()}`, HW_SERVICE_PASSWORD: 'kill-test-secret', HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: join(dir, 'killed'), HW_INGEST_FLUSH_INTERVAL_MS: '50' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      children.push(child);
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('"msg":"ready"') && resolve());
-        child.once('exit', (code) => reject(new Error(`ingest exited ${code}`)));
-      });
-      return child;
+      const p = await spawnHw(['ingest', '--shard', '0/1'], { HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${b.port()}`, HW_SERVICE_PASSWORD: 'kill-test-secret', HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: db, HW_DATA_DIR: join(dir, 'killed'), HW_INGEST_FLUSH_INTERVAL_MS: '50' });
+      children.push(p.child);
+      return p.child;
     };
     const count = async () => {
       const q = encodeURIComponent("SELECT count(value) FROM reading WHERE sensor = 'cement-liguo.noise-1'");

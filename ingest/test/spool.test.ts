@@ -32,6 +32,23 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
       memoryMaxReadings: 20, writeConcurrency: 2, spool: { dir: `${dir}/spool`, maxBytes, segmentMaxReadings: 25, segmentMaxMs: 100, fsyncIntervalMs: 20 },
     }));
 
+  /** The real influxd, each write delayed by `delayMs`, failing while `down()` says so. */
+  const slowed = (delayMs: number, down: () => boolean = () => false): Store =>
+    Object.assign(Object.create(store) as Store, {
+      writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
+        if (down()) throw new Error('store down (test)');
+        await new Promise((r) => setTimeout(r, delayMs));
+        return store.writeReadings(rs);
+      },
+    });
+  /** A worker for the flow-control tests: writes of ≤ 10 readings, one at a time, PUBACKs held past 30 pending. */
+  const laggingWorker = (s: Store, metrics: ReturnType<typeof createMetrics>, memoryMaxReadings: number, spool: { dir: string; segmentMaxReadings: number; segmentMaxMs: number }): IngestWorker =>
+    (current = createIngestWorker({ registry, catalogue, store: s, bus: createAedesBus(broker.aedes), logger, metrics }, {
+      batchMaxReadings: 10, flushIntervalMs: 5, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
+      memoryMaxReadings, writeConcurrency: 1, ackMaxPendingReadings: 30,
+      spool: { ...spool, maxBytes: 1 << 20, fsyncIntervalMs: 20 },
+    }));
+
   beforeAll(async () => {
     influx = await startInfluxd();
     store = createInfluxStore({ url: influx.url, database: 'spool', retentionPolicy: '', org: '', bucket: '', token: '', username: '', password: '', timeoutMs: 2000 }, logger, { maxAttempts: 1 });
@@ -91,18 +108,8 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
   });
   it('holds PUBACKs while a slow store is behind, so pending readings stay bounded, and goes on once it catches up', async () => {
     // The real influxd, slowed to 5 writes/s of ≤ 10 readings: far below what the gateway offers.
-    const slow: Store = Object.assign(Object.create(store) as Store, {
-      writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
-        await new Promise((r) => setTimeout(r, 200));
-        return store.writeReadings(rs);
-      },
-    });
     const metrics = createMetrics();
-    const worker = (current = createIngestWorker({ registry, catalogue, store: slow, bus: createAedesBus(broker.aedes), logger, metrics }, {
-      batchMaxReadings: 10, flushIntervalMs: 5, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
-      memoryMaxReadings: 10_000, writeConcurrency: 1, ackMaxPendingReadings: 30,
-      spool: { dir: `${dir}/spool-lag`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 1000, fsyncIntervalMs: 20 },
-    }));
+    const worker = laggingWorker(slowed(200), metrics, 10_000, { dir: `${dir}/spool-lag`, segmentMaxReadings: 1000, segmentMaxMs: 1000 });
     await worker.start({ subscribe: false });
     const gw2 = await connectGateway(broker.port(), 'foundry-liguo');
     const sensor = 'foundry-liguo.noise-1';
@@ -132,19 +139,8 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
   it('counts what waits in the spool files towards the lag: after a failed write, PUBACKs wait while the replay is behind', async () => {
     // The real influxd behind a switch: down (writes fail), then slow (200 ms per write of ≤ 10).
     let down = true;
-    const flaky: Store = Object.assign(Object.create(store) as Store, {
-      writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
-        if (down) throw new Error('store down (test)');
-        await new Promise((r) => setTimeout(r, 200));
-        return store.writeReadings(rs);
-      },
-    });
     const metrics = createMetrics();
-    const worker = (current = createIngestWorker({ registry, catalogue, store: flaky, bus: createAedesBus(broker.aedes), logger, metrics }, {
-      batchMaxReadings: 10, flushIntervalMs: 5, maxReadingsPerMessage: 100, maxPayloadBytes: 1 << 16, maxFutureSkewMs: 60_000, maxAgeMs: 24 * 3600_000,
-      memoryMaxReadings: 20, writeConcurrency: 1, ackMaxPendingReadings: 30,
-      spool: { dir: `${dir}/spool-backlog`, maxBytes: 1 << 20, segmentMaxReadings: 20, segmentMaxMs: 50, fsyncIntervalMs: 20 },
-    }));
+    const worker = laggingWorker(slowed(200, () => down), metrics, 20, { dir: `${dir}/spool-backlog`, segmentMaxReadings: 20, segmentMaxMs: 50 });
     await worker.start({ subscribe: false });
     const sensor = 'cement-liguo.noise-1';
     const t0 = Date.now() - 20_000;

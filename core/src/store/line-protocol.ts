@@ -56,11 +56,6 @@ export function readingsBody(readings: readonly Reading[]): Buffer {
   return buf.subarray(0, off);
 }
 
-/** One reading's line (tests, tools); the store writes `readingsBody`. */
-export function readingLine(r: Reading): string {
-  return readingsBody([r]).toString('utf8');
-}
-
 export function alertEventLine(e: AlertEvent): string {
   const a = e.alert;
   return `alert_event,alert=${escTag(e.alertId)},kind=${e.kind},enterprise=${escTag(a.enterpriseId)},sensor=${escTag(a.sensorId)} level="${a.level}",state="${a.state}",json="${escStr(JSON.stringify(e))}" ${e.ts}`;
