@@ -114,6 +114,14 @@ export function createAlertManager(opts: AlertManagerOptions) {
       }
       e.lower = undefined;
       const kind = up ? 'escalated' : 'deescalated';
+      if (up && cur.state === 'acknowledged') {
+        // Acknowledged, then worse: the acknowledgement covered the lower level only. The
+        // alert is open again and needs a new acknowledgement (DESIGN.md: an escalation
+        // reopens an acknowledged alert); the old one stays in the history of events.
+        cur.state = 'open';
+        delete cur.ackBy;
+        delete cur.ackNote;
+      }
       cur.level = t.level;
       cur.reason = t.reason;
       cur.updatedAt = at;
