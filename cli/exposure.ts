@@ -1,5 +1,6 @@
 import type { Agent, AgentLimits, Catalogue, LimitValue, NoiseRule } from '../core/src/agents.ts';
 import { PROFILE_ALIASES } from '../core/src/agents.ts';
+import { limitsInForce, noLimitReason } from '../core/src/limits-in-force.ts';
 import { gradeChemical, gradeDust, gradeNoise, WD, type GradingEdition } from '../rules/src/grading.ts';
 import { coverage, doseToTwa, lex8h, noiseDose, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
 
@@ -82,8 +83,8 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
   if (agentKey) {
     agent = catalogue.agents.get(agentKey);
     if (!agent) return fail(`unknown agent "${agentKey}"`);
-    const l = catalogue.limits(profileId, agentKey);
-    if (!l) return fail(`profile ${profileId} has no limits for ${agentKey}`);
+    const l = limitsInForce(catalogue, profileId, agent);
+    if (!l) return fail(noLimitReason(catalogue, profileId, agent));
     limits = l;
   } else {
     const unit = a.get('unit');

@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { HwError } from './errors.ts';
 import { resolveProfileId, type Agent, type Catalogue } from './agents.ts';
+import { limitsInForce, noLimitReason } from './limits-in-force.ts';
 import type { Jurisdiction } from './types.ts';
 import { toAgentUnit } from './units.ts';
 
@@ -142,6 +143,8 @@ export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'regis
         if (sensors.has(s.id)) problems.push(`sensor ${s.id}: duplicate id (sensor ids are global)`);
         if (s.max <= s.min) problems.push(`sensor ${s.id}: max must be above min`);
         if (agentDef && !toAgentUnit(1, s.unit, agentDef, 24.04).ok) problems.push(`sensor ${s.id}: unit ${s.unit} cannot be converted to ${agentDef.unit}`);
+        // A sensor whose agent has no limit in force could never raise an alert: refused, not monitored in silence.
+        if (agentDef && profileId && !limitsInForce(catalogue, profileId, agentDef)) problems.push(`sensor ${s.id} of enterprise ${e.id}: ${noLimitReason(catalogue, profileId, agentDef)}`);
         if (agentDef) sensors.set(s.id, { ...s, enterpriseId: e.id, gatewayId: g.id, townshipId: e.township, agentDef, profileId: profileId ?? catalogue.defaultProfile });
       }
     }

@@ -9,6 +9,7 @@ import { createAlertManager } from './alert-manager.ts';
 import { createDeadMan } from './dead-man.ts';
 import { forecast } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
+import { limitsInForce } from '../../core/src/limits-in-force.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
 import { currentShift } from '../../core/src/shifts.ts';
 import { gradeChemical, gradeDust, gradeNoise, worstGrade, WD, type Grade, type GradeResult, type GradingEdition } from './grading.ts';
@@ -154,7 +155,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     }
     if (!evaluateNow) return;
 
-    const limits = deps.catalogue.limits(s.profileId, s.agent);
+    const limits = limitsInForce(deps.catalogue, s.profileId, s.agentDef);
     const m = st.window.metrics(r.ts);
     for (const v of evaluate(s.agentDef, limits, m, r.valueStd)) {
       if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
