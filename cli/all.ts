@@ -14,6 +14,7 @@ import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createRulesEngine } from '../rules/src/engine.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
+import { reloadRegistryOnSighup } from './registry-reload.ts';
 
 export interface RunningAll {
   mqttPort: number;
@@ -75,15 +76,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   await api.app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (api.app.server.address() as { port: number }).port;
 
-  const onHup = () => {
-    try {
-      registry.reload();
-      logger.info('registry reloaded');
-    } catch (err) {
-      logger.error({ err: (err as Error).message }, 'registry reload refused; the previous registry stays in force');
-    }
-  };
-  process.on('SIGHUP', onHup);
+  const stopReloading = reloadRegistryOnSighup(registry, logger);
 
   const fleet = config.simulate.enabled && existsSync(config.simulate.credentials)
     ? createFleet(registry.current, readCredentials(config.simulate.credentials), catalogue, logger, {
@@ -97,7 +90,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
     httpPort,
     sims: fleet?.sims ?? [],
     async stop() {
-      process.off('SIGHUP', onHup);
+      stopReloading();
       await fleet?.stop();
       await api.app.close();
       await ingest.stop();

@@ -20,6 +20,7 @@ import { createRulesEngine } from '../rules/src/engine.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 import { parseFaults } from '../simulators/src/faults.ts';
 import { generateRegistry } from '../simulators/src/generate.ts';
+import { reloadRegistryOnSighup } from './registry-reload.ts';
 
 /** A running service: what `hazardwatch <service>` keeps alive until SIGTERM. */
 export interface Running {
@@ -30,10 +31,10 @@ export interface Running {
 }
 
 
-function common(config: Readonly<Config>) {
+function common(config: Readonly<Config>, logger: Logger) {
   const catalogue = loadCatalogue();
   const registry = new RegistryHolder(loadRegistryFile(config.registry, catalogue), () => loadRegistryFile(config.registry, catalogue));
-  process.on('SIGHUP', () => registry.reload());
+  reloadRegistryOnSighup(registry, logger);
   return { catalogue, registry, metrics: createMetrics() };
 }
 
@@ -53,7 +54,7 @@ function serviceBus(config: Readonly<Config>, name: string, persistent = false):
 
 /** `hazardwatch broker`: the MQTT broker alone (several share state through HW_MQTT_REDIS_URL). */
 export async function runBroker(config: Readonly<Config>, logger: Logger): Promise<Running> {
-  const { registry, metrics } = common(config);
+  const { registry, metrics } = common(config, logger);
   if (!config.service.password) throw new HwError('HW_ERR_CONFIG', 'the broker needs HW_SERVICE_PASSWORD for the ingest, rules and api services');
   const broker = createBroker({ registry, logger, metrics }, brokerConfigFrom(config));
   await broker.start();
@@ -67,7 +68,7 @@ export async function runBroker(config: Readonly<Config>, logger: Logger): Promi
 export async function runIngest(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
   const shardArg = args[args.indexOf('--shard') + 1];
   const shard = args.includes('--shard') && shardArg ? parseShard(shardArg) : undefined;
-  const { catalogue, registry, metrics } = common(config);
+  const { catalogue, registry, metrics } = common(config, logger);
   const store = createStore(config, logger);
   await store.start();
   // Persistent: a kill -9 of this process loses nothing the broker acknowledged to a gateway.
@@ -111,7 +112,7 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
 
 /** `hazardwatch rules`: evaluates forwarded readings, publishes alert events, takes commands. */
 export async function runRules(config: Readonly<Config>, logger: Logger): Promise<Running> {
-  const { catalogue, registry, metrics } = common(config);
+  const { catalogue, registry, metrics } = common(config, logger);
   const store = createStore(config, logger);
   await store.start();
   const bus = serviceBus(config, 'rules');
@@ -135,7 +136,7 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
 
 /** `hazardwatch api`: the API and dashboard, fed by the rules engine's alert events. */
 export async function runApi(config: Readonly<Config>, logger: Logger): Promise<Running> {
-  const { registry, metrics, catalogue } = common(config);
+  const { registry, metrics, catalogue } = common(config, logger);
   const store = createStore(config, logger);
   await store.start();
   const bus = serviceBus(config, 'api');
@@ -197,7 +198,7 @@ export async function runSimulate(config: Readonly<Config>, logger: Logger, args
     process.stderr.write(`wrote ${out.registry} and ${out.credentials}\nrun: HW_REGISTRY=${out.registry} HW_SIMULATE_ENABLED=false npm start\nthen: HW_REGISTRY=${out.registry} npx hazardwatch simulate --credentials ${out.credentials}\n`);
     return { describe: { service: 'simulate generate', ...out }, stop: async () => {}, done: true };
   }
-  const { catalogue, registry } = common(config);
+  const { catalogue, registry } = common(config, logger);
   const url = flag(args, '--url') ?? `mqtt://127.0.0.1:${config.mqtt.port}`;
   const credentialsPath = flag(args, '--credentials') ?? config.simulate.credentials;
   if (!existsSync(credentialsPath)) throw new HwError('HW_ERR_CONFIG', `simulator credentials ${credentialsPath} not found (--credentials or HW_SIMULATE_CREDENTIALS)`);

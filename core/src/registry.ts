@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import { HwError } from './errors.ts';
 import { resolveProfileId, type Agent, type Catalogue } from './agents.ts';
 import { limitsInForce, noLimitReason } from './limits-in-force.ts';
+import type { Logger } from './logger.ts';
 import type { Jurisdiction } from './types.ts';
 import { toAgentUnit } from './units.ts';
 
@@ -198,6 +199,33 @@ export class RegistryHolder extends EventEmitter<{ reload: [Registry, Registry] 
   get current(): Registry {
     return this.#current;
   }
+  /**
+   * The reload a running service does (SIGHUP): load and validate the file; a refused file
+   * never stops the service, it keeps the registry in force and logs why. Returns whether
+   * the new registry is now in force.
+   */
+  reloadOrKeep(log: Pick<Logger, 'info' | 'error'>): boolean {
+    let fresh: Registry;
+    try {
+      const loaded = this.loader?.();
+      if (!loaded) throw new Error('RegistryHolder has no loader');
+      fresh = loaded;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      log.error({ code: e.code, err: e.message.slice(0, 4000) }, 'registry reload refused; the previous registry stays in force');
+      return false;
+    }
+    try {
+      this.reload(fresh);
+    } catch (err) {
+      // The new registry is in force; a listener (e.g. the broker revoking sessions) failed on it.
+      log.error({ err: (err as Error).message }, 'registry reloaded, but a reload listener failed');
+      return true;
+    }
+    log.info({ enterprises: fresh.enterprises.size, sensors: fresh.sensors.size }, 'registry reloaded');
+    return true;
+  }
+
   /** Validates the new registry fully before swapping; a bad file leaves the old one in force. */
   reload(next?: Registry): Registry {
     const fresh = next ?? this.loader?.();
