@@ -32,8 +32,16 @@ function fit(points: readonly [number, number][], now: number, horizonMs: number
   return { t0, m: 0, b: mean, horizonMs };
 }
 
+/**
+ * Each forecast and the rule of the limit it forecasts. A blue forecast is not raised
+ * beside an active alert of the same limit (issue 12 item 3): that alert, yellow or
+ * worse, already says more than the forecast does.
+ */
+export const FORECAST_LIMIT_RULE = { 'forecast-twa': 'twa', 'forecast-stel': 'stel', 'forecast-mac': 'mac' } as const;
+export const FORECAST_RULES = Object.keys(FORECAST_LIMIT_RULE) as (keyof typeof FORECAST_LIMIT_RULE)[];
+
 export interface Forecast {
-  rule: 'forecast-twa' | 'forecast-stel' | 'forecast-mac';
+  rule: keyof typeof FORECAST_LIMIT_RULE;
   reason: AlertReason;
   /** When the limit is expected to be passed (ms since epoch). */
   expectedAt: number;

@@ -7,7 +7,7 @@ import type { ExposurePoint, Store } from '../../core/src/store/store.ts';
 import type { Alert, AlertCommand, AlertEvent, AlertLevel, AlertReason, Reading, ResolveReason } from '../../core/src/types.ts';
 import { createAlertManager } from './alert-manager.ts';
 import { createDeadMan } from './dead-man.ts';
-import { forecast } from './early-warning.ts';
+import { forecast, FORECAST_LIMIT_RULE, FORECAST_RULES } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
 import { limitsInForce } from '../../core/src/limits-in-force.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
@@ -168,9 +168,13 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
         limits, unit: s.agentDef.unit, now: r.ts, recent: st.recent, recentLevel, dose15: m.stel15 * 15 * 60_000,
         shift: shift ? { dose: st.window.dose(shift.startMs, r.ts).dose, endMs: shift.endMs } : undefined,
       });
-      const fired = new Set(fc.map((f) => f.rule));
-      for (const f of fc) apply(s, f.rule, 'blue', f.reason);
-      for (const rule of ['forecast-twa', 'forecast-stel', 'forecast-mac'] as const) if (!fired.has(rule)) apply(s, rule, undefined);
+      for (const rule of FORECAST_RULES) {
+        const f = fc.find((x) => x.rule === rule);
+        // Not beside an active alert of the same limit; one already up is cleared at once (its alert came).
+        if (alerts.isActive(s.id, FORECAST_LIMIT_RULE[rule])) {
+          if (alerts.isActive(s.id, rule)) alerts.clearNow(s.id, rule);
+        } else apply(s, rule, f ? 'blue' : undefined, f?.reason);
+      }
     }
     const { active, ended } = faults.reading(s.id, r.ts, r.valueStd, r.clamped === true);
     for (const f of active) apply(s, `fault-${f}`, FAULT_LEVEL, faultReason(f, s, r.valueStd));
