@@ -29,7 +29,9 @@ export const LimitValueSchema = Type.Object({
   value: Type.Number({ exclusiveMinimum: 0 }),
   status: StatusTag,
   source: Type.String({ minLength: 1 }),
-});
+  // Strict: in a YAML flow mapping an unquoted comma ends the source and starts a key, so
+  // a source with a comma must be quoted; an extra key means one was cut short.
+}, { additionalProperties: false });
 export type LimitValue = Static<typeof LimitValueSchema>;
 
 export const AgentLimitsSchema = Type.Object({
