@@ -1,31 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../core/src/topics.ts';
 import type { Alert } from '../../core/src/types.ts';
 import { connectGateway, login, openSocket } from '../clients.ts';
 import { waitFor } from '../ports.ts';
-import { spawnAll, type SpawnedAll } from '../spawn-all.ts';
+import { spawnAll, spawnHw, type SpawnedHw } from '../spawn-all.ts';
 
 /**
  * Issue 12 item 1, end to end: a real gateway over MQTT, the real all-in-one, a real
- * WebSocket client. An acknowledged yellow alert that goes red is pushed as open again
+ * WebSocket client, in both topologies. An acknowledged yellow alert that goes red is pushed as open again
  * (what the board's red banner counts) and takes a new acknowledgement.
  */
-describe('acknowledged, then worse (all-in-one, MQTT → rules → API WebSocket)', () => {
-  let hw: SpawnedAll;
-  let gw: MqttClient;
-  beforeAll(async () => {
-    hw = await spawnAll();
-    gw = await connectGateway(hw.mqttPort, 'coal-liuxin');
-  });
-  afterAll(async () => {
-    await gw?.endAsync();
-    expect(await hw?.stop()).toBe(0);
-  });
-
-  it('an acknowledged H2S alert that passes the MAC is pushed as open and red, and needs a new acknowledgement', async () => {
-    const token = await login(hw.httpPort, 'city');
-    const sock = await openSocket(hw.httpPort, token);
+/** The scenario, against whichever topology serves `httpPort` with a gateway `gw` of coal-liuxin. */
+async function ackThenWorse(httpPort: number, gw: MqttClient) {
+    const token = await login(httpPort, 'city');
+    const sock = await openSocket(httpPort, token);
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const macEvents = () => sock.messages.flatMap((m) => (m.type === 'alert' && m.event.alert.sensorId === 'coal-liuxin.h2s-1' && m.event.alert.rule === 'mac' ? [m.event] : []));
     const send = (ppm: number) => gw.publishAsync(topics.up('coal-liuxin', 'gw1'), JSON.stringify({ ts: Date.now(), readings: [{ sensor: 'coal-liuxin.h2s-1', value: ppm, unit: 'ppm' }] }), { qos: 1 });
@@ -34,7 +23,7 @@ describe('acknowledged, then worse (all-in-one, MQTT → rules → API WebSocket
     await send(4);
     const raised = await waitFor(() => macEvents().find((e) => e.kind === 'raised'), { what: 'the yellow H2S alert on the socket' });
     expect(raised.alert).toMatchObject({ level: 'yellow', state: 'open' });
-    const url = `http://127.0.0.1:${hw.httpPort}/api/alerts/${encodeURIComponent(raised.alertId)}`;
+    const url = `http://127.0.0.1:${httpPort}/api/alerts/${encodeURIComponent(raised.alertId)}`;
 
     const ack = await fetch(`${url}/ack`, { method: 'POST', headers: auth, body: JSON.stringify({ note: 'ventilation on' }) });
     expect(ack.status).toBe(200);
@@ -51,11 +40,11 @@ describe('acknowledged, then worse (all-in-one, MQTT → rules → API WebSocket
     const one = (await (await fetch(url, { headers: auth })).json()) as { alert: Alert; events: { kind: string; alert: Alert }[] };
     expect(one.alert).toMatchObject({ level: 'red', state: 'open' });
     expect(one.events.map((e) => [e.kind, e.alert.state])).toEqual([['raised', 'open'], ['acknowledged', 'acknowledged'], ['escalated', 'open']]);
-    const open = (await (await fetch(`http://127.0.0.1:${hw.httpPort}/api/alerts?state=open&level=red`, { headers: auth })).json()) as Alert[];
+    const open = (await (await fetch(`http://127.0.0.1:${httpPort}/api/alerts?state=open&level=red`, { headers: auth })).json()) as Alert[];
     expect(open.map((a) => a.id)).toContain(raised.alertId);
 
     // A fresh board (snapshot) also shows it open.
-    const fresh = await openSocket(hw.httpPort, token);
+    const fresh = await openSocket(httpPort, token);
     const snap = await waitFor(() => fresh.messages.find((m) => m.type === 'snapshot'), { what: 'snapshot' });
     if (snap.type !== 'snapshot') throw new Error('unreachable');
     expect(snap.alerts.find((a) => a.id === raised.alertId)).toMatchObject({ level: 'red', state: 'open' });
@@ -66,5 +55,40 @@ describe('acknowledged, then worse (all-in-one, MQTT → rules → API WebSocket
     expect((await again.json()) as Alert).toMatchObject({ state: 'acknowledged', level: 'red', ackNote: 'evacuated' });
     sock.close();
     fresh.close();
+}
+
+describe('acknowledged, then worse: all-in-one', () => {
+  let hw: SpawnedHw;
+  let gw: MqttClient;
+  beforeAll(async () => {
+    hw = await spawnAll();
+    gw = await connectGateway(hw.ready.mqttPort as number, 'coal-liuxin');
   });
+  afterAll(async () => {
+    await gw?.endAsync();
+    expect(await hw?.stop()).toBe(0);
+  });
+  it('an acknowledged H2S alert that passes the MAC is pushed as open and red, and needs a new acknowledgement', () => ackThenWorse(hw.ready.httpPort as number, gw));
+});
+
+describe('acknowledged, then worse: separate processes (broker, ingest, rules, api)', () => {
+  const procs: SpawnedHw[] = [];
+  let gw: MqttClient;
+  let httpPort: number;
+  beforeAll(async () => {
+    const common = { HW_SERVICE_PASSWORD: 'svc-reopen-secret', HW_INFLUX_URL: inject('influxUrl'), HW_INFLUX_DATABASE: `reopen_${Date.now()}` };
+    const broker = await spawnHw(['broker'], common);
+    procs.push(broker);
+    const env = { ...common, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.ready.mqttPort as number}` };
+    procs.push(...(await Promise.all([spawnHw(['ingest'], env), spawnHw(['rules'], env)])));
+    const api = await spawnHw(['api'], env);
+    procs.push(api);
+    httpPort = api.ready.httpPort as number;
+    gw = await connectGateway(broker.ready.mqttPort as number, 'coal-liuxin');
+  });
+  afterAll(async () => {
+    await gw?.endAsync();
+    for (const p of procs.reverse()) expect(await p.stop()).toBe(0);
+  });
+  it('the same, with the escalation travelling rules → broker → api', () => ackThenWorse(httpPort, gw));
 });
