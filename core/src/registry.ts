@@ -109,10 +109,15 @@ export interface Registry {
 
 export const gatewayKey = (enterpriseId: string, gatewayId: string) => `${enterpriseId}/${gatewayId}`;
 
+/** Every problem at once, up to MAX_PROBLEMS (a file of 100,000 bad sensors must not make a 10-MB message). */
+const MAX_PROBLEMS = 50;
+const problemList = (where: string, problems: readonly string[]) =>
+  `${where}:\n  ${problems.slice(0, MAX_PROBLEMS).join('\n  ')}${problems.length > MAX_PROBLEMS ? `\n  … and ${problems.length - MAX_PROBLEMS} more` : ''}`;
+
 export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'registry'): Registry {
   const withDefaults = Value.Default(RegistryFileSchema, structuredClone(raw));
   const problems = [...Value.Errors(RegistryFileSchema, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
-  if (problems.length) throw new HwError('HW_ERR_REGISTRY', `${where}:\n  ${problems.slice(0, 50).join('\n  ')}`);
+  if (problems.length) throw new HwError('HW_ERR_REGISTRY', problemList(where, problems));
   const file = withDefaults as RegistryFile;
 
   const jurisdictions = new Map<string, Jurisdiction>();
@@ -158,7 +163,7 @@ export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'regis
       problems.push(`user ${u.username}: scope ${u.scope} is not a ${u.role === 'enterprise' ? 'known enterprise' : u.role}`);
     }
   }
-  if (problems.length) throw new HwError('HW_ERR_REGISTRY', `${where}:\n  ${problems.join('\n  ')}`);
+  if (problems.length) throw new HwError('HW_ERR_REGISTRY', problemList(where, problems));
 
   const ancestors = (id: string): string[] => {
     const out: string[] = [];

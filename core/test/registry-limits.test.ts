@@ -56,6 +56,20 @@ describe('a sensor with no limit is an error, not silence', () => {
     expect(err?.message).toContain('its entry lacks an 8-h level (lex8h)');
   });
 
+  it('names at most 50 refused sensors and counts the rest (a hostile file cannot make the message unbounded)', () => {
+    const file = demoFile();
+    const coal = file.enterprises.find((e) => e.id === 'coal-liuxin')!;
+    coal.profile = 'OSHA';
+    const radon = coal.gateways[0]!.sensors.find((s) => s.agent === 'radon')!;
+    coal.gateways[0]!.sensors.push(...Array.from({ length: 5000 }, (_, i) => ({ ...radon, id: `coal-liuxin.radon-x${i}` })));
+    const err = refusal(file);
+    expect(err.code).toBe('HW_ERR_REGISTRY');
+    expect(err.message.split('\n').filter((l) => l.includes('has no limit in profile OSHA'))).toHaveLength(50);
+    // 5,000 added radon sensors + radon-1 and the two coal-dust sensors (no OSHA entry) = 5,003.
+    expect(err.message).toMatch(/… and 4953 more$/);
+    expect(err.message.length).toBeLessThan(20_000);
+  });
+
   it('the demo registry, and registries the simulator generates for every industry, load (every agent has a GBZ limit)', async () => {
     expect(loadRegistryFile(join(ROOT, 'examples/registry.yaml'), catalogue).sensors.size).toBeGreaterThan(20);
     const dir = tempDir('hw-gen-');
