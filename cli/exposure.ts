@@ -3,6 +3,9 @@ import { PROFILE_ALIASES } from '../core/src/agents.ts';
 import { limitsInForce, noLimitReason } from '../core/src/limits-in-force.ts';
 import { gradeChemical, gradeDust, gradeNoise, WD, type GradingEdition } from '../rules/src/grading.ts';
 import { coverage, doseToTwa, lex8h, noiseDose, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
+import { ADJUST_USAGE, runAdjust } from './exposure-adjust.ts';
+import { LEXW_USAGE, runLexw } from './exposure-lexw.ts';
+import { RADON_USAGE, runRadon } from './exposure-radon.ts';
 
 /**
  * `hazardwatch exposure --profile <name> (--agent <key> | --pc-twa N [--pc-stel N] [--mac N] --unit U)
@@ -11,6 +14,8 @@ import { coverage, doseToTwa, lex8h, noiseDose, peak, peakExcursion, stel15max, 
  * Each input line is `start,end,value` (ISO 8601 or epoch ms; blank lines and # comments
  * skipped), the value in the agent's unit (dB(A) LAeq for noise). Time not covered by any
  * segment counts as unexposed. Prints one JSON object.
+ *
+ * Subcommands (arguments only, no input): `lexw`, `adjust`, `radon` (cli/exposure-*.ts).
  */
 export interface CliResult {
   code: number;
@@ -64,7 +69,16 @@ function args(argv: string[]): Map<string, string> {
 
 const custom = (value: number, unit: string): LimitValue => ({ value, status: 'V', source: `given on the command line (${unit})` });
 
+/** Subcommands that take their figures as arguments, not segments on standard input. */
+export const EXPOSURE_SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], catalogue: Catalogue) => CliResult }> = {
+  lexw: { usage: LEXW_USAGE, run: (argv) => runLexw(argv) },
+  adjust: { usage: ADJUST_USAGE, run: (argv, catalogue) => runAdjust(argv, catalogue) },
+  radon: { usage: RADON_USAGE, run: (argv) => runRadon(argv) },
+};
+
 export function runExposureCli(argv: string[], input: string, catalogue: Catalogue): CliResult {
+  const sub = argv[0] !== undefined && Object.hasOwn(EXPOSURE_SUBCOMMANDS, argv[0]) ? EXPOSURE_SUBCOMMANDS[argv[0]] : undefined;
+  if (sub) return argv[1] === '--help' || argv[1] === '-h' ? { code: 0, stdout: `${sub.usage}\n`, stderr: '' } : sub.run(argv.slice(1), catalogue);
   const a = args(argv);
   const fail = (msg: string): CliResult => ({ code: 2, stdout: '', stderr: `hazardwatch exposure: ${msg}\n${USAGE}\n` });
   const profileName = a.get('profile');

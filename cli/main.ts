@@ -2,7 +2,7 @@ import { HwError } from '../core/src/errors.ts';
 import { loadConfig, configLeaves } from '../core/src/config.ts';
 import { createLogger } from '../core/src/logger.ts';
 import { startAll } from './all.ts';
-import { runExposureCli } from './exposure.ts';
+import { EXPOSURE_SUBCOMMANDS, runExposureCli } from './exposure.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
 import { runApi, runBroker, runIngest, runRules, runSimulate } from './services.ts';
 
@@ -14,7 +14,7 @@ const USAGE = `hazardwatch <command>
   rules      rules engine
   api        API and dashboard
   simulate   simulated gateways against a broker
-  exposure   auditor's exposure calculator (see README)
+  exposure   auditor's exposure calculator (see README); exposure lexw | adjust | radon
   config     list every setting, its environment variable and default
 `;
 
@@ -30,7 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'exposure') {
     const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
+    // lexw, adjust and radon take arguments only: do not wait for standard input.
+    if (!(rest[0] !== undefined && Object.hasOwn(EXPOSURE_SUBCOMMANDS, rest[0]))) for await (const c of process.stdin) chunks.push(c as Buffer);
     const res = runExposureCli(rest, Buffer.concat(chunks).toString('utf8'), loadCatalogue());
     process.stdout.write(res.stdout);
     process.stderr.write(res.stderr);

@@ -7,6 +7,7 @@ import type { Store } from '../../core/src/store/store.ts';
 import type { Reading } from '../../core/src/types.ts';
 import type { AlertView } from './alert-view.ts';
 import { passRates } from '../../rules/src/kpi.ts';
+import { loadKpiInputs } from './kpi-data.ts';
 import type { Grade, GradeResult } from '../../rules/src/grading.ts';
 
 /** What the rules engine can tell the API about live exposure (absent when it runs elsewhere). */
@@ -30,6 +31,15 @@ export interface MonitoringDeps {
 const Range = Type.Object({
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch' })),
+});
+/** Longest KPI period: a year (366 days), so the hourly completeness stays bounded. */
+const KPI_MAX_PERIOD_MS = 366 * 24 * 3600_000;
+/** Latest time a JavaScript Date can hold (ms). */
+const MAX_EPOCH_MS = 8.64e15;
+const KpiQuery = Type.Object({
+  from: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'start of the period, ms since epoch (default: to − 30 days)' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'end of the period, ms since epoch (default: now); at most 366 days after from' })),
+  jurisdiction: Type.Optional(Type.String({ maxLength: 200 })),
 });
 const History = Type.Object({
   from: Type.Integer({ minimum: 0 }),
@@ -93,7 +103,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     return { sensorId: s.id, current: deps.insights?.exposure(s.id) ?? null, history: await deps.store.queryExposure({ sensorId: s.id, from: q.from ?? to - 24 * 3600_000, to }) };
   });
 
-  api.get('/api/kpi', { schema: { querystring: Type.Intersect([Range, Type.Object({ jurisdiction: Type.Optional(Type.String()) })]), tags: ['kpi'], summary: 'Plan KPI: workplace hazard monitoring pass rate per jurisdiction against its target' } }, async (req) => {
+  api.get('/api/kpi', { schema: { querystring: KpiQuery, tags: ['kpi'], summary: 'Plan KPI per jurisdiction: monitoring pass rate (points without exceedance among those assessed), points not assessed for too little data, data completeness, against the target' } }, async (req) => {
     const user = deps.userOf(req);
     const q = req.query as { from?: number; to?: number; jurisdiction?: string };
     const reg = deps.registry.current;
@@ -103,8 +113,15 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     if (q.jurisdiction && !subtree.includes(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
     const to = q.to ?? deps.now();
     const from = q.from ?? to - 30 * 24 * 3600_000;
-    const events = await deps.store.queryAlertEvents({ since: from });
-    return passRates({ registry: reg, jurisdictionIds: q.jurisdiction ? [q.jurisdiction] : subtree, events, from, to, defaultTargetPct: deps.kpiTargetPct, enterpriseGrade: (e) => deps.insights?.enterpriseGrade(e) });
+    if (from >= to) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/from must be before querystring/to');
+    if (to - from > KPI_MAX_PERIOD_MS) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/from: the period is longer than 366 days');
+    const jurisdictionIds = q.jurisdiction ? [q.jurisdiction] : subtree;
+    const sensors = [...reg.sensors.values()].filter((s) => {
+      const e = reg.enterprises.get(s.enterpriseId);
+      return e !== undefined && jurisdictionIds.some((j) => reg.ancestors(e.township).includes(j));
+    });
+    const { exceedances, completeness } = await loadKpiInputs(deps.store, sensors, from, to);
+    return passRates({ registry: reg, jurisdictionIds, exceedances, completeness, from, to, defaultTargetPct: deps.kpiTargetPct, enterpriseGrade: (e) => deps.insights?.enterpriseGrade(e) });
   });
 
   return {

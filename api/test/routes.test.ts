@@ -119,15 +119,20 @@ describe('API routes and jurisdiction scoping', () => {
 
   it('computes the monitoring pass rate per jurisdiction against the plan target, and grades enterprises', async () => {
     const res = await get('city', '/api/kpi');
-    const rows = res.body as { jurisdictionId: string; points: number; passing: number; passRatePct: number; targetPct: number; meetsTarget: boolean }[];
+    const rows = res.body as { jurisdictionId: string; points: number; passing: number; failing: number; notAssessed: number; passRatePct: number; dataCompletenessPct: number; targetPct: number; meetsTarget: boolean }[];
     const city = rows.find((r) => r.jurisdictionId === 'xz')!;
     expect(city.points).toBe(registry.current.sensors.size);
     // Two monitoring points exceeded (red): dust at Liguo cement, H2S at Dawu chemical.
-    expect(city.points - city.passing).toBe(2);
+    // Issue 12 item 6: the other points have a reading or none in 30 days, so they are not
+    // assessed (they used to count as passing, overstating the rate).
+    expect(city.failing).toBe(2);
+    expect(city.passing).toBe(0);
+    expect(city.notAssessed).toBe(city.points - 2);
+    expect(city.passRatePct).toBe(0);
+    expect(city.dataCompletenessPct).toBeLessThan(1);
     expect(city.targetPct).toBe(85);
-    expect(city.passRatePct).toBeCloseTo((100 * (city.points - 2)) / city.points, 1);
     const liguo = rows.find((r) => r.jurisdictionId === 'xz-tongshan-liguo')!;
-    expect(liguo.points - liguo.passing).toBe(1);
+    expect(liguo.failing).toBe(1);
     expect((await get('officer', '/api/kpi')).status).toBe(403);
     const ents = (await get('city', '/api/enterprises')).body as { id: string; grade: number | null }[];
     expect(ents.find((e) => e.id === 'cement-liguo')!.grade).not.toBeNull();

@@ -40,6 +40,12 @@ export const AgentLimitsSchema = Type.Object({
   mac: Type.Optional(LimitValueSchema),
   lex8h: Type.Optional(LimitValueSchema),
   reference: Type.Optional(LimitValueSchema),
+  /**
+   * How the 8-h limit is lowered for a longer workday when the profile prescribes its own
+   * rule (`pel-8-over-hours`: allowable = pcTwa · 8 / hours, OSHA lead 1910.1025(c)(2));
+   * without it `hazardwatch exposure adjust` applies Brief & Scala.
+   */
+  longShift: Type.Optional(Type.Object({ method: Type.Literal('pel-8-over-hours'), status: StatusTag, source: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
 }, { additionalProperties: false });
 export type AgentLimits = Static<typeof AgentLimitsSchema>;
 

@@ -25,6 +25,7 @@ export const ERRORS = {
   HW_ERR_NOT_FOUND: { status: 404, message: 'not found' },
   HW_ERR_CONFLICT: { status: 409, message: 'the alert is not in a state that allows this action' },
   HW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
+  HW_ERR_BAD_ARGUMENT: { status: 400, message: 'a command-line argument is missing or invalid' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -71,6 +71,20 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(max.map((p) => p.value)).toEqual([3 * 1.165, 10 * 1.165].map((v) => expect.closeTo(v, 9)));
     });
 
+    it('counts readings per sensor and epoch hour in [from, to), leaving empty hours out', async () => {
+      const H = 3600_000;
+      const h0 = Math.floor(T0 / H) * H + 100 * H;
+      await store.writeReadings([
+        reading('hc a', h0, 1), reading('hc a', h0 + 1000, 1), reading('hc a', h0 + H - 1, 1), // hour 0: 3
+        reading('hc a', h0 + 2 * H + 5, 1), // hour 2: 1 (hour 1 empty)
+        reading('hc a', h0 + 3 * H, 1), // at `to`: excluded
+        reading("hc 'b'", h0 + H, 1), reading('hc c', h0, 1),
+      ]);
+      const rows = await store.countReadingsPerHour({ sensorIds: ['hc a', "hc 'b'", 'hc none'], from: h0, to: h0 + 3 * H });
+      const key = (r: { sensorId: string; hour: number; n: number }) => `${r.sensorId}@${(r.hour - h0) / H}=${r.n}`;
+      expect(rows.map(key).sort()).toEqual(["hc 'b'@1=1", 'hc a@0=3', 'hc a@2=1']);
+    });
+
     it('keeps alert events append-only and returns them in order', async () => {
       const id = randomUUID();
       await store.writeAlertEvents([event(id, 'raised', T0), event(id, 'acknowledged', T0 + 5000)]);

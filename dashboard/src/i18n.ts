@@ -15,8 +15,8 @@ const zh = {
   status: '状态', 'status-ok': '正常', 'status-stale': '数据延迟', 'status-fault': '故障', 'status-offline': '离线', 'status-never': '未上报',
   twa: 'C_TWA (8h)', stel: 'C_STE (15min)', lex: 'LEX,8h', coverage: '覆盖率', lastValue: '最新值',
   pcTwa: 'PC-TWA', pcStel: 'PC-STEL', mac: 'MAC', lex8h: 'LEX,8h 限值', reference: '参考水平', history: '近 2 小时（每分钟最大值）', liveData: '实时',
-  points: '监测点', passing: '合格', passRate: '合格率', target: '目标', meets: '达标', misses: '未达标', noData: '无数据',
-  kpiHint: '工作场所职业病危害因素监测合格率：考核期内未出现超限的监测点占比（近 30 天）。',
+  points: '监测点', passing: '合格', failing: '超限', notAssessed: '未评估', completeness: '数据完整率', passRate: '合格率', target: '目标', meets: '达标', misses: '未达标', noData: '无数据',
+  kpiHint: '工作场所职业病危害因素监测合格率（近 30 天）：合格 ÷（合格 + 超限）。考核期内任一时刻超限（含期前开始、期内仍在的超限）即为超限；未超限但数据完整率低于 75% 的监测点为“未评估”，不计入合格率。',
   'industry-coal-mine': '煤矿', 'industry-cement': '水泥', 'industry-foundry': '铸造', 'industry-chemical': '化工', 'industry-furniture': '家具制造', 'industry-building-materials': '建材',
 };
 const en: typeof zh = {
@@ -34,8 +34,8 @@ const en: typeof zh = {
   status: 'Status', 'status-ok': 'OK', 'status-stale': 'Stale', 'status-fault': 'Fault', 'status-offline': 'Offline', 'status-never': 'Never reported',
   twa: 'C_TWA (8 h)', stel: 'C_STE (15 min)', lex: 'LEX,8h', coverage: 'Coverage', lastValue: 'Last',
   pcTwa: 'PC-TWA', pcStel: 'PC-STEL', mac: 'MAC', lex8h: 'LEX,8h limit', reference: 'Reference level', history: 'Last 2 h (max per minute)', liveData: 'live',
-  points: 'Points', passing: 'Passing', passRate: 'Pass rate', target: 'Target', meets: 'meets target', misses: 'below target', noData: 'no data',
-  kpiHint: 'Workplace hazard monitoring pass rate: share of monitoring points with no exceedance in the period (last 30 days).',
+  points: 'Points', passing: 'Passing', failing: 'Exceeded', notAssessed: 'Not assessed', completeness: 'Data completeness', passRate: 'Pass rate', target: 'Target', meets: 'meets target', misses: 'below target', noData: 'no data',
+  kpiHint: 'Workplace hazard monitoring pass rate (last 30 days): passing ÷ (passing + exceeded). A point exceeded if it was above a limit at any time in the period, including an exceedance that began earlier and was still active; a point without exceedance but under 75 % data completeness is not assessed and not counted.',
   'industry-coal-mine': 'Coal mine', 'industry-cement': 'Cement', 'industry-foundry': 'Foundry', 'industry-chemical': 'Chemical', 'industry-furniture': 'Furniture', 'industry-building-materials': 'Building materials',
 };
 

@@ -19,7 +19,7 @@ interface Sensor {
   last: { ts: number; valueStd: number } | null; status: string; grade: { grade: number; label: string } | null;
   exposure: { twa8h: number; stel15: number; coverage8h: number; lex8h?: number } | null;
 }
-interface PassRate { jurisdictionId: string; name: string; level: string; points: number; passing: number; passRatePct: number | null; targetPct: number; meetsTarget: boolean | null }
+interface PassRate { jurisdictionId: string; name: string; level: string; points: number; passing: number; failing: number; notAssessed: number; passRatePct: number | null; dataCompletenessPct: number | null; completenessThresholdPct: number; targetPct: number; meetsTarget: boolean | null }
 
 const state = {
   lang: (localStorage.getItem('hw.lang') as Lang | null) ?? 'zh',
@@ -206,7 +206,10 @@ async function renderKpi() {
         el('td', { textContent: j ? nameOf(j) : r.name }),
         el('td', { textContent: String(r.points) }),
         el('td', { textContent: String(r.passing) }),
+        el('td', { textContent: String(r.failing) }),
+        el('td', { className: 'not-assessed', textContent: String(r.notAssessed) }),
         el('td', {}, el('span', { className: 'pct', textContent: pct === null ? t('noData') : `${pct.toFixed(1)}%` }), bar),
+        el('td', { className: 'completeness', textContent: r.dataCompletenessPct === null ? t('noData') : `${r.dataCompletenessPct.toFixed(1)}%` }),
         el('td', { textContent: `${r.targetPct}%` }),
         el('td', { className: r.meetsTarget === false ? 'misses' : 'meets', textContent: r.meetsTarget === null ? '' : t(r.meetsTarget ? 'meets' : 'misses') }),
       );

@@ -2,7 +2,7 @@ import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type T
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
 import { alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
-import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -191,6 +191,20 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
       const res = await influxql(`SELECT count(value) AS n FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms`);
       return (rows(res)[0]?.n as number | undefined) ?? 0;
+    },
+    async countReadingsPerHour({ sensorIds, from, to }: HourlyCountQuery): Promise<HourlyCount[]> {
+      if (sensorIds.length > HOURLY_COUNT_MAX_SENSORS) throw new Error(`countReadingsPerHour: at most ${HOURLY_COUNT_MAX_SENSORS} sensors a call`);
+      if (sensorIds.length === 0 || to <= from) return [];
+      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE (${sensorIds.map((id) => `sensor = ${q(id)}`).join(' OR ')}) AND time >= ${from}ms AND time < ${to}ms GROUP BY time(1h), sensor fill(none)`);
+      const out: HourlyCount[] = [];
+      for (const s of res.results?.[0]?.series ?? []) {
+        const sensorId = s.tags?.sensor;
+        if (sensorId === undefined) continue;
+        const ti = s.columns.indexOf('time');
+        const ni = s.columns.indexOf('n');
+        for (const v of s.values ?? []) if ((v[ni] as number) > 0) out.push({ sensorId, hour: v[ti] as number, n: v[ni] as number });
+      }
+      return out;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
       const where = [since !== undefined ? `time >= ${since}ms` : '', alertId ? `alert = ${q(alertId)}` : ''].filter(Boolean);

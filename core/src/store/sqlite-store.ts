@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
@@ -105,6 +105,14 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
       const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
       return row.n;
+    },
+    async countReadingsPerHour({ sensorIds, from, to }: HourlyCountQuery): Promise<HourlyCount[]> {
+      if (sensorIds.length > HOURLY_COUNT_MAX_SENSORS) throw new Error(`countReadingsPerHour: at most ${HOURLY_COUNT_MAX_SENSORS} sensors a call`);
+      // One range scan of the (sensor, ts) primary key per sensor.
+      const stmt = open().prepare('SELECT ts - (ts % 3600000) AS hour, COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts < ? GROUP BY hour ORDER BY hour');
+      const out: HourlyCount[] = [];
+      for (const sensorId of sensorIds) for (const r of stmt.all(sensorId, from, to) as { hour: number; n: number }[]) out.push({ sensorId, hour: r.hour, n: r.n });
+      return out;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
       const rows = open()

@@ -21,6 +21,23 @@ export interface AggregateQuery extends ReadingQuery {
   fn: 'mean' | 'max';
 }
 
+/** Stored readings per sensor and hour (epoch-aligned), for data completeness (the KPI). */
+export interface HourlyCountQuery {
+  /** At most HOURLY_COUNT_MAX_SENSORS ids per call. */
+  sensorIds: readonly string[];
+  /** [from, to) in ms. */
+  from: number;
+  to: number;
+}
+export const HOURLY_COUNT_MAX_SENSORS = 100;
+
+export interface HourlyCount {
+  sensorId: string;
+  /** Start of the hour, epoch ms (a multiple of 3,600,000). */
+  hour: number;
+  n: number;
+}
+
 export interface AggregatePoint {
   ts: number;
   value: number | null;
@@ -63,6 +80,8 @@ export interface Store {
   queryAlertEvents(q?: { since?: number; alertId?: string }): Promise<AlertEvent[]>;
   /** Count of stored readings for a sensor in a range (used by drills and tests). */
   countReadings(q: ReadingQuery): Promise<number>;
+  /** Readings stored per sensor and epoch hour in [from, to); hours with none are left out. */
+  countReadingsPerHour(q: HourlyCountQuery): Promise<HourlyCount[]>;
   health(): Promise<ComponentHealth>;
   stop(): Promise<void>;
 }

@@ -1,0 +1,115 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/src/logger.ts';
+import { createMetrics } from '../../core/src/metrics.ts';
+import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import type { Alert, AlertEvent, AlertLevel, Reading } from '../../core/src/types.ts';
+import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { buildApp, type HazardwatchApp } from '../src/app.ts';
+
+/**
+ * GET /api/kpi end to end (issue 12 item 6): stored readings and alert events in a real
+ * SQLite store, the real rules engine and app, a fixed past period of two hours.
+ */
+const H = 3600_000;
+const D = 24 * H;
+const T = Date.UTC(2026, 9, 1, 8); // the period [T, T + 2 h)
+
+describe('GET /api/kpi: pass rate regulators can trust', () => {
+  const dir = tempDir('hw-kpi-');
+  const { registry, catalogue } = demo();
+  let store: Store;
+  let rules: RulesEngine;
+  let hw: HazardwatchApp;
+  let token = '';
+
+  const readings = (id: string, from: number, to: number, stepMs: number): Reading[] => {
+    const s = registry.current.sensors.get(id)!;
+    const out: Reading[] = [];
+    for (let ts = from; ts < to; ts += stepMs) out.push({ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: 0.1, unit: s.agentDef.unit, valueStd: 0.1 });
+    return out;
+  };
+  const event = (sensorId: string, alertId: string, kind: AlertEvent['kind'], ts: number, level: AlertLevel, openedAt: number): AlertEvent => {
+    const s = registry.current.sensors.get(sensorId)!;
+    const alert: Alert = {
+      id: alertId, sensorId, rule: 'twa', enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: 'xz-tongshan-liguo',
+      level, state: kind === 'cleared' ? 'cleared' : kind === 'acknowledged' ? 'acknowledged' : 'open', openedAt, updatedAt: ts,
+      reason: { metric: 'twa8h', value: 9, limit: 1.5, unit: 'mg/m3', source: 'GBZ 2.1-2019' },
+    };
+    return { alertId, kind, ts, alert };
+  };
+  const kpi = async (query: string) => {
+    const res = await hw.app.inject({ method: 'GET', url: `/api/kpi?${query}`, headers: { authorization: `Bearer ${token}` } });
+    return { status: res.statusCode, body: res.json() as unknown };
+  };
+
+  beforeAll(async () => {
+    store = createSqliteStore(dir, silentLogger());
+    await store.start();
+    const metrics = createMetrics();
+    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
+    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir });
+    await hw.loadHistory();
+    await rules.start();
+    await hw.app.ready();
+    token = ((await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'district', password: 'hazardwatch' } })).json() as { token: string }).token;
+
+    // Every Liguo sensor reports every 2 s (its registry interval) through the period, except:
+    const full = ['cement-liguo.dust-resp-1', 'cement-liguo.dust-total-1', 'cement-liguo.so2-1', 'foundry-liguo.silica-resp-1', 'foundry-liguo.silica-total-1', 'foundry-liguo.weld-1'];
+    for (const id of full) await store.writeReadings(readings(id, T, T + 2 * H, 2000));
+    await store.writeReadings(readings('cement-liguo.noise-1', T, T + H, 2000)); // the first hour only: 50 %
+    await store.writeReadings(readings('foundry-liguo.co-1', T, T + H, 1000)); // 3600 in the first hour, none in the second: a burst is 50 %, not 100 %
+    await store.writeReadings([...readings('foundry-liguo.noise-1', T, T + H, 2000), ...readings('foundry-liguo.noise-1', T + H, T + H + 0.6 * H, 2000)]); // 80 %
+    await store.writeAlertEvents([
+      // Raised five days before the period and never cleared: no event inside the period.
+      event('cement-liguo.dust-resp-1', 'a-open', 'raised', T - 5 * D, 'orange', T - 5 * D),
+      // Raised and cleared before the period: passes.
+      event('cement-liguo.dust-total-1', 'a-old', 'raised', T - 3 * D, 'red', T - 3 * D),
+      event('cement-liguo.dust-total-1', 'a-old', 'cleared', T - 2 * D, 'red', T - 3 * D),
+      // Action level only (yellow), still open: passes.
+      event('cement-liguo.so2-1', 'a-yellow', 'raised', T - D, 'yellow', T - D),
+      // Opened 45 days before the period (before the 30-day lookback), acknowledged 10 days before it, still open.
+      event('foundry-liguo.weld-1', 'a-long', 'raised', T - 45 * D, 'orange', T - 45 * D),
+      event('foundry-liguo.weld-1', 'a-long', 'acknowledged', T - 10 * D, 'orange', T - 45 * D),
+    ]);
+  });
+  afterAll(async () => {
+    await rules.stop();
+    await hw.app.close();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails points whose exceedance began before the period and is still active, and reports points with too little data as not assessed', async () => {
+    const res = await kpi(`jurisdiction=xz-tongshan-liguo&from=${T}&to=${T + 2 * H}`);
+    expect(res.status).toBe(200);
+    const [row] = res.body as Record<string, unknown>[];
+    // 9 points: failing dust-resp-1 and weld-1; not assessed cement noise (50 %) and CO (burst, 50 %); 5 passing.
+    expect(row).toMatchObject({ jurisdictionId: 'xz-tongshan-liguo', points: 9, failing: 2, notAssessed: 2, passing: 5, assessed: 7, completenessThresholdPct: 75 });
+    expect(row!.passRatePct).toBeCloseTo((100 * 5) / 7, 1);
+    expect(row!.meetsTarget).toBe(false);
+    // (6 × 3600 + 1800 + 1800 + 2880) / (9 × 3600) = 86.7 %
+    expect(row!.dataCompletenessPct).toBeCloseTo(86.7, 1);
+  });
+
+  it('the same points pass in a period after the open exceedances were cleared', async () => {
+    await store.writeAlertEvents([
+      event('cement-liguo.dust-resp-1', 'a-open', 'cleared', T + 2 * H, 'orange', T - 5 * D),
+      event('foundry-liguo.weld-1', 'a-long', 'cleared', T + 2 * H, 'orange', T - 45 * D),
+    ]);
+    const later = T + 2 * H;
+    for (const id of ['cement-liguo.dust-resp-1', 'foundry-liguo.weld-1']) await store.writeReadings(readings(id, later, later + H, 2000));
+    const [row] = (await kpi(`jurisdiction=xz-tongshan-liguo&from=${later}&to=${later + H}`)).body as Record<string, unknown>[];
+    expect(row).toMatchObject({ failing: 0, passing: 2, notAssessed: 7, passRatePct: 100 });
+  });
+
+  it('refuses an empty, reversed or over-long period with a coded 400 naming the field', async () => {
+    for (const q of [`from=${T}&to=${T}`, `from=${T + H}&to=${T}`, `from=0&to=${400 * D}`, `from=${T}&to=9e15`]) {
+      const res = await kpi(q);
+      expect(res.status, q).toBe(400);
+      expect((res.body as { message: string }).message, q).toMatch(/querystring\/(from|to)/);
+    }
+  });
+});
