@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
 import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
+import { checkAggregate, checkPage, checkRange, checkTime, fillBuckets } from './time-range.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
@@ -75,6 +76,8 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       writeExposures!(points);
     },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
+      checkRange(from, to);
+      if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT sensor, ts, enterprise, agent, twa8h, stel15, coverage8h, lex8h, shift_twa FROM exposure WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
         .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as { sensor: string; ts: number; enterprise: string; agent: string; twa8h: number; stel15: number; coverage8h: number; lex8h: number | null; shift_twa: number | null }[];
@@ -86,27 +89,28 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
+      checkRange(from, to);
+      if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT ts, value, unit, value_std AS valueStd FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
         .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as Omit<StoredReading, 'sensorId'>[];
       return rows.map((r) => ({ sensorId, ...r }));
     },
     async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
-      const step = Math.max(1, Math.floor(intervalMs));
+      const step = checkAggregate({ from, to, intervalMs }).intervalMs;
       const rows = open()
         .prepare(`SELECT ts - (ts % ?) AS bucket, ${fn === 'max' ? 'MAX' : 'AVG'}(value_std) AS v FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket ORDER BY bucket`)
         .all(step, sensorId, from, to) as { bucket: number; v: number }[];
-      // Fill empty intervals with null, as InfluxQL GROUP BY time() does.
-      const byBucket = new Map(rows.map((r) => [r.bucket, r.v]));
-      const out: AggregatePoint[] = [];
-      for (let t = Math.floor(from / step) * step; t <= to; t += step) out.push({ ts: t, value: byBucket.get(t) ?? null });
-      return out;
+      // Empty intervals are null, as InfluxQL GROUP BY time() fills them (one function for both stores).
+      return fillBuckets(from, to, step, new Map(rows.map((r) => [r.bucket, r.v])));
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
+      checkRange(from, to);
       const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
       return row.n;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
+      if (since !== undefined) checkTime(since, 'since');
       const rows = open()
         .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)
         .all(...[since ?? 0, ...(alertId ? [alertId] : [])]) as { json: string }[];
