@@ -1,8 +1,8 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
-import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
+import { accessEventLine, alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
+import type { AccessEvent, AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 import { HwError } from '../errors.ts';
 import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
 import { checkAggregate, checkPage, checkRange, fillBuckets } from './time-range.ts';
@@ -188,6 +188,11 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     writeReadings: (readings) => write(readingsBody(readings)),
     writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
     writeExposure: (points) => writeLines(points.map(exposureLine)),
+    writeAccessEvents: (events) => writeLines(events.map(accessEventLine)),
+    async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
+      const res = await influxql(`SELECT json FROM access_event WHERE ${between(since, until)} ORDER BY time DESC${limitClause(limit)}`);
+      return rows(res).map((r) => JSON.parse(r.json as string) as AccessEvent);
+    },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
       const res = await influxql(`SELECT twa8h, stel15, coverage8h, lex8h, shift_twa, enterprise, agent FROM exposure WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)} ORDER BY time ASC${limitClause(limit)}`);
       return rows(res).map((r) => {

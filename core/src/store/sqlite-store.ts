@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import type { AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
+import type { AccessEvent, AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 import { checkAggregate, checkPage, checkRange, checkTime, fillBuckets } from './time-range.ts';
 
 /**
@@ -47,6 +47,8 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
           sensor TEXT NOT NULL, ts INTEGER NOT NULL, enterprise TEXT NOT NULL, agent TEXT NOT NULL,
           twa8h REAL NOT NULL, stel15 REAL NOT NULL, coverage8h REAL NOT NULL, lex8h REAL, shift_twa REAL,
           PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS access_event (ts INTEGER NOT NULL, kind TEXT NOT NULL, json TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS access_event_ts ON access_event (ts);
       `);
       // Last write wins for the same identity, as in InfluxDB.
       insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -74,6 +76,18 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     async writeExposure(points) {
       open();
       writeExposures!(points);
+    },
+    async writeAccessEvents(events) {
+      const insert = open().prepare('INSERT INTO access_event VALUES (?, ?, ?)');
+      open().transaction(() => {
+        for (const e of events) insert.run(e.ts, e.kind, JSON.stringify(e));
+      })();
+    },
+    async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
+      checkRange(since, until);
+      checkPage(limit);
+      const rows = open().prepare('SELECT json FROM access_event WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?').all(since, until, limit) as { json: string }[];
+      return rows.map((r) => JSON.parse(r.json) as AccessEvent);
     },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
       checkRange(from, to);
