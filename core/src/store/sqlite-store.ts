@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
 import type { AccessEvent, AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 import { checkAggregate, checkPage, checkRange, checkTime, fillBuckets } from './time-range.ts';
+import { checkId } from './influxql.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
@@ -90,6 +91,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       return rows.map((r) => JSON.parse(r.json) as AccessEvent);
     },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
+      checkId(sensorId, 'sensor');
       checkRange(from, to);
       if (limit !== undefined) checkPage(limit);
       const rows = open()
@@ -103,6 +105,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
+      checkId(sensorId, 'sensor');
       checkRange(from, to);
       if (limit !== undefined) checkPage(limit);
       const rows = open()
@@ -111,6 +114,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       return rows.map((r) => ({ sensorId, ...r }));
     },
     async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
+      checkId(sensorId, 'sensor');
       const step = checkAggregate({ from, to, intervalMs }).intervalMs;
       const rows = open()
         .prepare(`SELECT ts - (ts % ?) AS bucket, ${fn === 'max' ? 'MAX' : 'AVG'}(value_std) AS v FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket ORDER BY bucket`)
@@ -119,12 +123,14 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       return fillBuckets(from, to, step, new Map(rows.map((r) => [r.bucket, r.v])));
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
+      checkId(sensorId, 'sensor');
       checkRange(from, to);
       const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
       return row.n;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
       if (since !== undefined) checkTime(since, 'since');
+      if (alertId !== undefined) checkId(alertId, 'alertId');
       const rows = open()
         .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)
         .all(...[since ?? 0, ...(alertId ? [alertId] : [])]) as { json: string }[];
