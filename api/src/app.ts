@@ -124,6 +124,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     loggerInstance: apiLogger as FastifyBaseLogger,
     // An unknown query or body field is a 400 naming it, not silently dropped (or ignored).
     ajv: { customOptions: { removeAdditional: false } },
+    // Path params up to this length reach their schema (a coded 400); longer ones are 414 (declared).
+    maxParamLength: 1000,
   }) as unknown as FastifyInstance;
 
   // Coded errors: a 4xx names the field and the reason.
@@ -345,21 +347,21 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return e.alert;
     };
 
-    api.get('/api/alerts/:id', { schema: { params: AlertParams, response: { 200: Type.Object({ alert: AlertSchema, events: Type.Array(AlertEventSchema) }), ...errors(400, 401, 404, 503) }, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
+    api.get('/api/alerts/:id', { schema: { params: AlertParams, response: { 200: Type.Object({ alert: AlertSchema, events: Type.Array(AlertEventSchema) }), ...errors(400, 401, 404, 414, 503) }, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       const alert = visibleAlert(user, id);
       return { alert, events: await opts.store.queryAlertEvents({ alertId: id }) };
     });
 
-    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 415, 503) }, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
+    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
       return act({ op: 'ack', alertId: id, by: user.username, note: (req.body as { note?: string }).note ?? '' });
     });
 
-    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, response: { 200: AlertSchema, ...errors(400, 401, 403, 404, 409, 413, 415, 503) }, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
+    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, response: { 200: AlertSchema, ...errors(400, 401, 403, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
@@ -369,7 +371,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return act({ op: 'resolve', alertId: id, by: user.username, reason: body.reason, note: body.note ?? '' });
     });
 
-    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 415, 503) }, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
+    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);

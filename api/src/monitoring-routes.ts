@@ -91,14 +91,14 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
       }));
   });
 
-  api.get('/api/sensors/:id/readings', { schema: { params: SensorParams, querystring: History, response: { 200: HistoryAnswer, ...errors(400, 401, 404, 503) }, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval (at most 10,000 intervals)' } }, async (req) => {
+  api.get('/api/sensors/:id/readings', { schema: { params: SensorParams, querystring: History, response: { 200: HistoryAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval (at most 10,000 intervals)' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from: number; to: number; intervalMs: number; fn: 'mean' | 'max' };
     const { from, to, intervalMs } = checkAggregate(q, { from: 'querystring/from', to: 'querystring/to', intervalMs: 'querystring/intervalMs' });
     return { sensorId: s.id, unit: s.agentDef.unit, fn: q.fn, intervalMs, points: await deps.store.aggregateReadings({ sensorId: s.id, from, to, intervalMs, fn: q.fn }) };
   });
 
-  api.get('/api/sensors/:id/exposure', { schema: { params: SensorParams, querystring: ExposureQuery, response: { 200: ExposureAnswer, ...errors(400, 401, 404, 503) }, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage) over at most 7 days' } }, async (req) => {
+  api.get('/api/sensors/:id/exposure', { schema: { params: SensorParams, querystring: ExposureQuery, response: { 200: ExposureAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage) over at most 7 days' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from?: number; to?: number };
     const to = q.to ?? Math.max(deps.now(), q.from ?? 0);

@@ -102,6 +102,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'not found, or outside your jurisdiction (the same answer)',
   409: 'the alert is not in a state that allows this action',
   413: 'request body larger than the limit',
+  414: 'a path parameter longer than 1000 characters',
   415: 'request body is not application/json',
   429: 'too many attempts; see Retry-After',
   503: 'the store is unavailable',
