@@ -5,7 +5,7 @@ import { accessEventLine, alertEventLine, exposureLine, readingsBody } from './l
 import type { AccessEvent, AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
 import { HwError } from '../errors.ts';
 import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
-import { checkAggregate, checkPage, checkRange, fillBuckets } from './time-range.ts';
+import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -67,8 +67,8 @@ interface InfluxQLResponse {
 
 /** A time range of a query, as InfluxQL: both ends checked to be representable. */
 const between = (from: number, to: number) => {
-  checkRange(from, to);
-  return `time >= ${t(from, 'from')} AND time <= ${t(to, 'to')}`;
+  const r = clampRange(from, to);
+  return `time >= ${t(r.from, 'from')} AND time <= ${t(r.to, 'to')}`;
 };
 const limitClause = (limit: number | undefined) => (limit === undefined ? '' : ` LIMIT ${checkPage(limit).limit}`);
 
@@ -217,7 +217,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       return (rows(res)[0]?.n as number | undefined) ?? 0;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
-      const where = [since !== undefined ? `time >= ${t(since, 'since')}` : '', alertId ? `alert = ${q(alertId, 'alertId')}` : ''].filter(Boolean);
+      const where = [since !== undefined ? `time >= ${t(clampRange(since, Math.max(since, 0)).from, 'since')}` : '', alertId ? `alert = ${q(alertId, 'alertId')}` : ''].filter(Boolean);
       const res = await influxql(`SELECT json FROM alert_event${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time ASC`);
       return rows(res).map((r) => JSON.parse(r.json as string) as AlertEvent);
     },

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
 import type { AccessEvent, AggregatePoint, AggregateQuery, ExposurePoint, ReadingQuery, Store, StoredReading } from './store.ts';
-import { checkAggregate, checkPage, checkRange, checkTime, fillBuckets } from './time-range.ts';
+import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 import { checkId } from './influxql.ts';
 
 /**
@@ -85,14 +85,14 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       })();
     },
     async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
-      checkRange(since, until);
+      ({ from: since, to: until } = clampRange(since, until));
       checkPage(limit);
       const rows = open().prepare('SELECT json FROM access_event WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?').all(since, until, limit) as { json: string }[];
       return rows.map((r) => JSON.parse(r.json) as AccessEvent);
     },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
       checkId(sensorId, 'sensor');
-      checkRange(from, to);
+      ({ from, to } = clampRange(from, to));
       if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT sensor, ts, enterprise, agent, twa8h, stel15, coverage8h, lex8h, shift_twa FROM exposure WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
@@ -106,7 +106,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
       checkId(sensorId, 'sensor');
-      checkRange(from, to);
+      ({ from, to } = clampRange(from, to));
       if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT ts, value, unit, value_std AS valueStd FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
@@ -124,12 +124,12 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
       checkId(sensorId, 'sensor');
-      checkRange(from, to);
+      ({ from, to } = clampRange(from, to));
       const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
       return row.n;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
-      if (since !== undefined) checkTime(since, 'since');
+      if (since !== undefined) since = clampRange(since, Math.max(since, 0)).from;
       if (alertId !== undefined) checkId(alertId, 'alertId');
       const rows = open()
         .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)

@@ -53,6 +53,20 @@ export function checkRange(from: unknown, to: unknown, opts: { maxSpanMs?: numbe
   return { from: f, to: t };
 }
 
+/**
+ * A range a store is asked for by its own callers (ingest, rules, tests): ends beyond the
+ * representable range are clamped to it (`to: Infinity` means "up to the end"), since no
+ * point lies outside it; a NaN or reversed range is refused. Routes use checkRange instead.
+ */
+export function clampRange(from: number, to: number): { from: number; to: number } {
+  if (typeof from !== 'number' || Number.isNaN(from)) throw bad('from', 'must be a number of ms since the epoch');
+  if (typeof to !== 'number' || Number.isNaN(to)) throw bad('to', 'must be a number of ms since the epoch');
+  const f = Math.min(MAX_TS_MS, Math.max(MIN_TS_MS, Math.ceil(from)));
+  const t = Math.min(MAX_TS_MS, Math.max(MIN_TS_MS, Math.floor(to)));
+  if (from > to) throw bad('to', 'must not be before from');
+  return { from: f, to: t };
+}
+
 /** The buckets an aggregate over [from, to] by `intervalMs` yields, bucket starts aligned to the epoch as InfluxQL's GROUP BY time() does. */
 export function bucketCount(from: number, to: number, intervalMs: number): number {
   return Math.floor(to / intervalMs) - Math.floor(from / intervalMs) + 1;
