@@ -5,12 +5,13 @@ import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { Type, type Static } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import { ERRORS, HwError, type ErrorCode } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
-import { verifySecret } from '../../core/src/password.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type ComponentHealth, type Reading } from '../../core/src/types.ts';
@@ -20,7 +21,10 @@ import { ALERT_LEVELS } from '../../core/src/types.ts';
 import { MAX_READING_SUBSCRIPTIONS, type ClientMessage, type LiveReading, type ServerMessage } from '../../core/src/ws-messages.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { createSessions } from './sessions.ts';
-import { AlertEventSchema, AlertSchema, AuditEntrySchema, errors, HealthSchema, UserSchema } from './schemas.ts';
+import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
+import { DEFAULT_LOGIN_THROTTLE, registerLoginRoutes, type LoginThrottle } from './login-routes.ts';
+import { checkId } from '../../core/src/store/influxql.ts';
+import { checkRange, MAX_OFFSET, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/store/time-range.ts';
 
 /** Runs a person's command on an alert (the rules engine owns the lifecycle). */
 export interface AlertActions {
@@ -44,6 +48,8 @@ export interface AppOptions {
   /** Built dashboard; defaults to dashboard/dist. */
   dashboardDir?: string;
   heartbeatMs?: number;
+  /** Login attempts per minute per account and per address (defaults: 10 and 30). */
+  loginThrottle?: Partial<LoginThrottle>;
   now?: () => number;
 }
 
@@ -60,15 +66,15 @@ export interface HazardwatchApp {
 
 const DEFAULT_DASHBOARD = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 
-const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
-const AckBody = Type.Object({ note: Type.String({ maxLength: 2000, default: '' }) }, { additionalProperties: false });
+// A field with a default is optional (the default fills it), and is declared so in OpenAPI.
+const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000, default: '' })) }, { additionalProperties: false });
 const ResolveBody = Type.Object({
   reason: Type.Union(RESOLVE_REASONS.map((r) => Type.Literal(r)), { description: 'exceedance (a real exceedance), false-alarm or sensor-fault' }),
-  note: Type.String({ maxLength: 2000, default: '' }),
+  note: Type.Optional(Type.String({ maxLength: 2000, default: '' })),
 }, { additionalProperties: false });
 const CommentBody = Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 const AlertParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-const Epoch = Type.Integer({ minimum: 0, description: 'ms since the epoch' });
+const Epoch = EpochParam;
 const AlertsQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('cleared'), Type.Literal('active')])),
   level: Type.Optional(Type.Union(ALERT_LEVELS.map((l) => Type.Literal(l)))),
@@ -77,14 +83,14 @@ const AlertsQuery = Type.Object({
   enterprise: Type.Optional(Type.String({ maxLength: 100 })),
   from: Type.Optional(Epoch),
   to: Type.Optional(Epoch),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
 }, { additionalProperties: false });
 const AuditQuery = Type.Object({
   from: Type.Optional(Epoch),
   to: Type.Optional(Epoch),
   alertId: Type.Optional(Type.String({ maxLength: 200 })),
-  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 500 })),
 }, { additionalProperties: false });
 /** Alert events made by a person: the audit log. */
 const AUDITED = new Set(['acknowledged', 'resolved', 'commented']);
@@ -94,6 +100,8 @@ interface Client {
   user: UserDef;
   /** Sensors whose live readings this client receives. */
   readings: Set<string>;
+  /** The session the socket was opened with: the socket closes when it ends. */
+  token: string;
   /** Readings skipped while the client was behind, reported in a notice. */
   dropped: number;
 }
@@ -112,25 +120,61 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   const sockets = new Set<Client>();
   // Per-request access logs stay off at info level: the api child logs from warn up.
   const apiLogger = opts.logger.child({ module: 'api' }, { level: opts.logger.level === 'info' ? 'warn' : opts.logger.level });
-  const app = Fastify({ loggerInstance: apiLogger as FastifyBaseLogger }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: apiLogger as FastifyBaseLogger,
+    // An unknown query or body field is a 400 naming it, not silently dropped (or ignored).
+    ajv: { customOptions: { removeAdditional: false } },
+    // Path params up to this length reach their schema (a coded 400); longer ones are 414 (declared).
+    maxParamLength: 1000,
+  }) as unknown as FastifyInstance;
 
   // Coded errors: a 4xx names the field and the reason.
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown[]; validationContext?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string }, req, reply) => {
     if (err instanceof HwError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
-    if (err.validation) return reply.code(400).send({ code: 'HW_ERR_VALIDATION', message: `${err.validationContext ?? 'request'} ${err.message}` });
+    if (err.validation) {
+      const v = err.validation[0];
+      const extra = v?.params?.additionalProperty ?? v?.params?.missingProperty;
+      const message = v ? `${err.validationContext ?? 'request'}${v.instancePath ?? ''} ${v.message ?? 'is invalid'}${extra ? `: ${String(extra)}` : ''}` : `${err.validationContext ?? 'request'} ${err.message}`;
+      return reply.code(400).send({ code: 'HW_ERR_VALIDATION', message });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({ code: err.code ?? 'HW_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
   });
 
-  const userOf = (req: FastifyRequest): UserDef => {
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : (req.query as { token?: string } | undefined)?.token;
+  const userOfToken = (token: string | undefined): UserDef => {
     const s = sessions.get(token);
     const user = s && opts.registry.current.users.get(s.username);
     if (!user) throw new HwError('HW_ERR_UNAUTHENTICATED');
     return user;
   };
+  /**
+   * The user of a request: the token only from `Authorization: Bearer`, never from the
+   * query string (a URL ends up in logs, history and Referer headers). Only the WebSocket
+   * upgrade takes `?token=`, because browsers cannot set headers on it.
+   */
+  const userOf = (req: FastifyRequest): UserDef => {
+    const header = req.headers.authorization;
+    return userOfToken(header?.startsWith('Bearer ') ? header.slice(7) : undefined);
+  };
+
+  // A socket lives as long as its session: logout, expiry and the user's removal close it at once.
+  sessions.onEnd((session, reason) => {
+    for (const c of sockets) if (c.token === session.token) c.ws.close(4401, `session ended: ${reason}`);
+  });
+  // A user removed from the registry, or whose role, scope or password changed, is logged out.
+  const onReload = (next: { users: ReadonlyMap<string, UserDef> }, previous: { users: ReadonlyMap<string, UserDef> }) => {
+    sessions.endUsers((name) => {
+      const now = next.users.get(name);
+      const before = previous.users.get(name);
+      return !now || !before || now.role !== before.role || now.scope !== before.scope || now.passwordHash !== before.passwordHash;
+    });
+  };
+  opts.registry.on('reload', onReload);
+  app.addHook('onClose', async () => {
+    opts.registry.off('reload', onReload);
+    sessions.close();
+  });
   const canSee = (user: UserDef, alert: Pick<Alert, 'enterpriseId'>) => opts.registry.current.visibleEnterprises(user).has(alert.enterpriseId);
 
   const send = (ws: WebSocket, msg: ServerMessage) => {
@@ -193,6 +237,32 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   }
 
   let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
+  // Security headers on every answer. The dashboard loads only its own scripts, styles and
+  // sockets (Vite bundles, no inline script or style), so 'self' is all it needs; no page may frame it.
+  void app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // The API is often served over plain HTTP inside a plant or office network: no HSTS,
+    // and no upgrade-insecure-requests (it would send the dashboard's own requests to https).
+    strictTransportSecurity: false,
+  });
+  void app.register(fastifyRateLimit, { global: false });
   // OpenAPI from the route schemas; the UI at /docs.
   void app.register(fastifySwagger, {
     openapi: {
@@ -201,26 +271,17 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       security: [{ bearer: [] }],
     },
   });
-  void app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // The docs UI has its own CSP (its inline bootstrap by hash), still unframeable and without upgrade-insecure-requests.
+  void app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (h) => h.replace(/frame-ancestors [^;]*;/, "frame-ancestors 'none';").replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   void app.register(async (api) => {
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
-    api.post('/api/login', { schema: { body: LoginBody, tags: ['session'], security: [], response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401) } } }, async (req) => {
-      const { username, password } = req.body as { username: string; password: string };
-      const user = opts.registry.current.users.get(username);
-      // Verify against a dummy hash for unknown users so timing does not reveal them.
-      const ok = await verifySecret(password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
-      if (!user || !ok) throw new HwError('HW_ERR_BAD_LOGIN');
-      const s = sessions.create(user);
-      req.log.info({ username }, 'login');
-      return { token: s.token, expiresAt: s.expiresAt, user: publicUser(user) };
-    });
-    api.post('/api/logout', { schema: { tags: ['session'] } }, async (req) => {
-      const header = req.headers.authorization;
-      if (header?.startsWith('Bearer ')) sessions.revoke(header.slice(7));
-      return { ok: true };
-    });
-    api.get('/api/me', { schema: { tags: ['session'], response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
+    registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
+    api.get('/api/me', { schema: { tags: ['session'], summary: 'The logged-in user', response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
 
     api.get('/api/health', { schema: { tags: ['operations'], security: [], response: { 200: HealthSchema, 503: HealthSchema } } }, async (_req, reply) => {
       const components: Record<string, ComponentHealth> = { store: await opts.store.health() };
@@ -229,12 +290,17 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', components });
     });
 
-    api.get('/api/jurisdictions', { schema: { tags: ['network'], summary: 'The jurisdiction tree (city, districts, townships)' } }, async (req) => {
-      userOf(req);
-      return [...opts.registry.current.jurisdictions.values()];
+    api.get('/api/jurisdictions', { schema: { tags: ['network'], summary: 'Your part of the jurisdiction tree: your jurisdiction, everything under it, and its ancestors', response: { 200: Type.Array(JurisdictionSchema), ...errors(401) } } }, async (req) => {
+      const user = userOf(req);
+      const reg = opts.registry.current;
+      // An enterprise officer's own jurisdiction is their enterprise's township.
+      const own = user.role === 'enterprise' ? reg.enterprises.get(user.scope)?.township : user.scope;
+      if (own === undefined) return [];
+      const chain = new Set(reg.ancestors(own));
+      return [...reg.jurisdictions.values()].filter((j) => chain.has(j.id) || (user.role !== 'enterprise' && reg.ancestors(j.id).includes(own)));
     });
 
-    api.get('/api/enterprises', { schema: { tags: ['network'], summary: 'Enterprises you may see, with their GBZ/T 229 grade (worst point) and open alerts' } }, async (req) => {
+    api.get('/api/enterprises', { schema: { tags: ['network'], summary: 'Enterprises you may see, with their GBZ/T 229 grade (worst point) and open alerts', response: { 200: Type.Array(EnterpriseSummarySchema), ...errors(401) } } }, async (req) => {
       const user = userOf(req);
       const reg = opts.registry.current;
       const visible = reg.visibleEnterprises(user);
@@ -249,7 +315,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
 
     api.get('/api/alerts', { schema: { querystring: AlertsQuery, response: { 200: Type.Array(AlertSchema), ...errors(400, 401, 404) }, tags: ['alerts'], summary: 'Alerts you may see, worst level first, filtered and paged (total in x-total-count)' } }, async (req, reply) => {
       const user = userOf(req);
-      const q = req.query as Static<typeof AlertsQuery>;
+      const q = req.query as Static<typeof AlertsQuery> & { offset: number; limit: number };
+      if (q.from !== undefined && q.to !== undefined) checkRange(q.from, q.to);
       const reg = opts.registry.current;
       if (q.jurisdiction && !reg.jurisdictions.has(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
       const matches = view.all()
@@ -280,63 +347,68 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return e.alert;
     };
 
-    api.get('/api/alerts/:id', { schema: { params: AlertParams, response: { 200: Type.Object({ alert: AlertSchema, events: Type.Array(AlertEventSchema) }), ...errors(401, 404) }, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
+    api.get('/api/alerts/:id', { schema: { params: AlertParams, response: { 200: Type.Object({ alert: AlertSchema, events: Type.Array(AlertEventSchema) }), ...errors(400, 401, 404, 414, 503) }, tags: ['alerts'], summary: 'One alert and its whole history' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       const alert = visibleAlert(user, id);
       return { alert, events: await opts.store.queryAlertEvents({ alertId: id }) };
     });
 
-    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409) }, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
+    api.post('/api/alerts/:id/ack', { schema: { params: AlertParams, body: AckBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Acknowledge an open alert with a note' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
-      return act({ op: 'ack', alertId: id, by: user.username, note: (req.body as { note: string }).note });
+      return act({ op: 'ack', alertId: id, by: user.username, note: (req.body as { note?: string }).note ?? '' });
     });
 
-    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, response: { 200: AlertSchema, ...errors(400, 401, 403, 404, 409) }, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
+    api.post('/api/alerts/:id/resolve', { schema: { params: AlertParams, body: ResolveBody, response: { 200: AlertSchema, ...errors(400, 401, 403, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Resolve an active alert with a reason (regulators only)' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
       // Closing an alert is the regulator's decision; an enterprise officer acknowledges and comments.
       if (user.role === 'enterprise') throw new HwError('HW_ERR_FORBIDDEN', 'only a regulator may resolve an alert');
       const body = req.body as Static<typeof ResolveBody>;
-      return act({ op: 'resolve', alertId: id, by: user.username, reason: body.reason, note: body.note });
+      return act({ op: 'resolve', alertId: id, by: user.username, reason: body.reason, note: body.note ?? '' });
     });
 
-    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409) }, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
+    api.post('/api/alerts/:id/comment', { schema: { params: AlertParams, body: CommentBody, response: { 200: AlertSchema, ...errors(400, 401, 404, 409, 413, 414, 415, 503) }, tags: ['alerts'], summary: 'Add a note (e.g. rectification steps) to an active alert' } }, async (req) => {
       const user = userOf(req);
       const { id } = req.params as { id: string };
       visibleAlert(user, id);
       return act({ op: 'comment', alertId: id, by: user.username, note: (req.body as { note: string }).note });
     });
 
-    api.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: Type.Array(AuditEntrySchema), ...errors(400, 401) }, tags: ['alerts'], summary: 'The audit log: every acknowledgement, resolution and comment you may see, newest first' } }, async (req) => {
+    api.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: Type.Array(AuditEntrySchema), ...errors(400, 401, 503) }, tags: ['alerts'], summary: 'The audit log: every acknowledgement, resolution and comment you may see, newest first, over at most 366 days (default: the last 366 days)' } }, async (req) => {
       const user = userOf(req);
-      const q = req.query as Static<typeof AuditQuery>;
-      const events = await opts.store.queryAlertEvents({ since: q.from ?? 0, alertId: q.alertId });
+      const q = req.query as Static<typeof AuditQuery> & { limit: number };
+      const to = q.to ?? Math.max(now(), q.from ?? 0);
+      const { from } = checkRange(q.from ?? Math.max(0, to - MAX_PERIOD_SPAN_MS), to, { maxSpanMs: MAX_PERIOD_SPAN_MS });
+      if (q.alertId !== undefined) checkId(q.alertId, 'querystring/alertId');
+      const events = await opts.store.queryAlertEvents({ since: from, alertId: q.alertId });
       return events
-        .filter((e) => AUDITED.has(e.kind) && canSee(user, e.alert) && (q.to === undefined || e.ts <= q.to))
+        .filter((e) => AUDITED.has(e.kind) && canSee(user, e.alert) && e.ts <= to)
         .sort((a, b) => b.ts - a.ts)
         .slice(0, q.limit)
         .map((e) => ({ ts: e.ts, kind: e.kind, by: e.by, note: e.note, reason: e.kind === 'resolved' ? e.alert.resolution?.reason : undefined, alertId: e.alertId, enterpriseId: e.alert.enterpriseId, sensorId: e.alert.sensorId, level: e.alert.level }));
     });
 
-    api.get('/metrics', { schema: { tags: ['operations'], security: [], summary: 'Prometheus text (prom-client)' } }, async (_req, reply) => {
+    api.get('/metrics', { schema: { tags: ['operations'], security: [], summary: 'Prometheus text (prom-client)', response: { 200: { type: 'string' } } } }, async (_req, reply) => {
       opts.metrics.wsClients.set(sockets.size);
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
     });
 
     api.get('/ws', { websocket: true, schema: { hide: true } }, (ws, req) => {
       let user: UserDef;
+      // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
+      const token = (req.query as { token?: unknown }).token;
       try {
-        user = userOf(req);
+        user = userOfToken(typeof token === 'string' ? token : undefined);
       } catch {
         ws.send(JSON.stringify({ type: 'error', code: 'HW_ERR_UNAUTHENTICATED', message: ERRORS.HW_ERR_UNAUTHENTICATED.message } satisfies ServerMessage));
         ws.close(4401, 'unauthenticated');
         return;
       }
-      const entry: Client = { ws, user, readings: new Set(), dropped: 0 };
+      const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0 };
       sockets.add(entry);
       ws.on('message', (data: Buffer) => onClientMessage(entry, data));
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });

@@ -8,6 +8,8 @@ import type { Reading } from '../../core/src/types.ts';
 import type { AlertView } from './alert-view.ts';
 import { passRates } from '../../rules/src/kpi.ts';
 import { loadKpiInputs } from './kpi-data.ts';
+import { checkAggregate, checkRange, MAX_EXPOSURE_SPAN_MS, MAX_INTERVAL_MS, MAX_PERIOD_SPAN_MS, MIN_INTERVAL_MS } from '../../core/src/store/time-range.ts';
+import { EpochParam, errors } from './schemas.ts';
 import type { Grade, GradeResult } from '../../rules/src/grading.ts';
 
 /** What the rules engine can tell the API about live exposure (absent when it runs elsewhere). */
@@ -28,25 +30,27 @@ export interface MonitoringDeps {
   now: () => number;
 }
 
-const Range = Type.Object({
-  from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch' })),
-  to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch' })),
-});
-/** Longest KPI period: a year (366 days), so the hourly completeness stays bounded. */
-const KPI_MAX_PERIOD_MS = 366 * 24 * 3600_000;
-/** Latest time a JavaScript Date can hold (ms). */
-const MAX_EPOCH_MS = 8.64e15;
+const ExposureQuery = Type.Object({
+  from: Type.Optional({ ...EpochParam, description: 'ms since the epoch; default 24 h before `to`; at most 7 days before it' }),
+  to: Type.Optional({ ...EpochParam, description: 'ms since the epoch; default now' }),
+}, { additionalProperties: false });
 const KpiQuery = Type.Object({
-  from: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'start of the period, ms since epoch (default: to − 30 days)' })),
-  to: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'end of the period, ms since epoch (default: now); at most 366 days after from' })),
-  jurisdiction: Type.Optional(Type.String({ maxLength: 200 })),
-});
+  from: Type.Optional({ ...EpochParam, description: 'ms since the epoch; default 30 days before `to`; at most 366 days before it' }),
+  to: Type.Optional({ ...EpochParam, description: 'ms since the epoch; default now' }),
+  jurisdiction: Type.Optional(Type.String({ maxLength: 100 })),
+}, { additionalProperties: false });
 const History = Type.Object({
-  from: Type.Integer({ minimum: 0 }),
-  to: Type.Integer({ minimum: 0 }),
-  intervalMs: Type.Integer({ minimum: 1000, default: 60_000 }),
-  fn: Type.Union([Type.Literal('mean'), Type.Literal('max')], { default: 'mean' }),
-});
+  from: EpochParam,
+  to: EpochParam,
+  intervalMs: Type.Optional(Type.Integer({ minimum: MIN_INTERVAL_MS, maximum: MAX_INTERVAL_MS, default: 60_000, description: 'bucket width, ms; at most 10,000 buckets in [from, to]' })),
+  fn: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('max')], { default: 'mean' })),
+}, { additionalProperties: false });
+// 200 answers: the fields clients rely on; `additionalProperties` keeps the rest (other helpers extend these rows).
+const SensorRow = Type.Object({ id: Type.String(), enterpriseId: Type.String(), agent: Type.String(), unit: Type.String(), status: Type.String() }, { additionalProperties: true });
+const HistoryAnswer = Type.Object({ sensorId: Type.String(), unit: Type.String(), fn: Type.String(), intervalMs: Type.Integer(), points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Union([Type.Number(), Type.Null()]) })) });
+const ExposureAnswer = Type.Object({ sensorId: Type.String(), current: Type.Unknown(), history: Type.Array(Type.Object({ ts: Type.Integer() }, { additionalProperties: true })) });
+const PassRateRow = Type.Object({ jurisdictionId: Type.String(), points: Type.Integer(), passing: Type.Integer(), targetPct: Type.Number() }, { additionalProperties: true });
+const SensorParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
 /**
  * Sensors with their last reading and status, reading and exposure history, grades and
@@ -71,7 +75,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     return deps.now() - l.ts > 3 * intervalS * 1000 ? 'stale' : 'ok';
   };
 
-  api.get('/api/sensors', { schema: { querystring: Type.Object({ enterprise: Type.Optional(Type.String()) }), tags: ['sensors'], summary: 'Sensors you may see: last reading, status (ok, stale, fault, offline, never), limits, grade, live exposure' } }, async (req) => {
+  api.get('/api/sensors', { schema: { querystring: Type.Object({ enterprise: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }), response: { 200: Type.Array(SensorRow), ...errors(400, 401) }, tags: ['sensors'], summary: 'Sensors you may see: last reading, status (ok, stale, fault, offline, never), limits, grade, live exposure' } }, async (req) => {
     const user = deps.userOf(req);
     const visible = deps.registry.current.visibleEnterprises(user);
     const only = (req.query as { enterprise?: string }).enterprise;
@@ -88,22 +92,23 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
       }));
   });
 
-  api.get('/api/sensors/:id/readings', { schema: { querystring: History, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval' } }, async (req) => {
+  api.get('/api/sensors/:id/readings', { schema: { params: SensorParams, querystring: History, response: { 200: HistoryAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval (at most 10,000 intervals)' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from: number; to: number; intervalMs: number; fn: 'mean' | 'max' };
-    if (q.to < q.from) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/to must not be before querystring/from');
-    if ((q.to - q.from) / q.intervalMs > 5000) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/intervalMs is too small for the range (at most 5000 points)');
-    return { sensorId: s.id, unit: s.agentDef.unit, fn: q.fn, intervalMs: q.intervalMs, points: await deps.store.aggregateReadings({ sensorId: s.id, from: q.from, to: q.to, intervalMs: q.intervalMs, fn: q.fn }) };
+    const { from, to, intervalMs } = checkAggregate(q, { from: 'querystring/from', to: 'querystring/to', intervalMs: 'querystring/intervalMs' });
+    return { sensorId: s.id, unit: s.agentDef.unit, fn: q.fn, intervalMs, points: await deps.store.aggregateReadings({ sensorId: s.id, from, to, intervalMs, fn: q.fn }) };
   });
 
-  api.get('/api/sensors/:id/exposure', { schema: { querystring: Range, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage)' } }, async (req) => {
+  api.get('/api/sensors/:id/exposure', { schema: { params: SensorParams, querystring: ExposureQuery, response: { 200: ExposureAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage) over at most 7 days' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from?: number; to?: number };
-    const to = q.to ?? deps.now();
-    return { sensorId: s.id, current: deps.insights?.exposure(s.id) ?? null, history: await deps.store.queryExposure({ sensorId: s.id, from: q.from ?? to - 24 * 3600_000, to }) };
+    const to = q.to ?? Math.max(deps.now(), q.from ?? 0);
+    const range = checkRange(q.from ?? Math.max(0, to - 24 * 3600_000), to, { maxSpanMs: MAX_EXPOSURE_SPAN_MS, fields: { from: 'querystring/from', to: 'querystring/to' } });
+    // One point a minute: the span bound caps the answer at 10,080 points (+1 for a point on each end).
+    return { sensorId: s.id, current: deps.insights?.exposure(s.id) ?? null, history: await deps.store.queryExposure({ sensorId: s.id, ...range }) };
   });
 
-  api.get('/api/kpi', { schema: { querystring: KpiQuery, tags: ['kpi'], summary: 'Plan KPI per jurisdiction: monitoring pass rate (points without exceedance among those assessed), points not assessed for too little data, data completeness, against the target' } }, async (req) => {
+  api.get('/api/kpi', { schema: { querystring: KpiQuery, response: { 200: Type.Array(PassRateRow), ...errors(400, 401, 403, 404, 503) }, tags: ['kpi'], summary: 'Plan KPI per jurisdiction: monitoring pass rate (points without exceedance among those assessed), points not assessed for too little data, data completeness, against the target' } }, async (req) => {
     const user = deps.userOf(req);
     const q = req.query as { from?: number; to?: number; jurisdiction?: string };
     const reg = deps.registry.current;
@@ -111,10 +116,9 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     if (user.role === 'enterprise') throw new HwError('HW_ERR_FORBIDDEN', 'the pass rate is for regulators');
     const subtree = [...reg.jurisdictions.values()].filter((j) => reg.ancestors(j.id).includes(user.scope)).map((j) => j.id);
     if (q.jurisdiction && !subtree.includes(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
-    const to = q.to ?? deps.now();
-    const from = q.from ?? to - 30 * 24 * 3600_000;
-    if (from >= to) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/from must be before querystring/to');
-    if (to - from > KPI_MAX_PERIOD_MS) throw new HwError('HW_ERR_BAD_REQUEST', 'querystring/from: the period is longer than 366 days');
+    const to = q.to ?? Math.max(deps.now(), q.from ?? 0);
+    const { from } = checkRange(q.from ?? Math.max(0, to - 30 * 24 * 3600_000), to, { maxSpanMs: MAX_PERIOD_SPAN_MS, fields: { from: 'querystring/from', to: 'querystring/to' } });
+    if (from >= to) throw new HwError('HW_ERR_BAD_RANGE', 'querystring/from must be before querystring/to');
     const jurisdictionIds = q.jurisdiction ? [q.jurisdiction] : subtree;
     const sensors = [...reg.sensors.values()].filter((s) => {
       const e = reg.enterprises.get(s.enterpriseId);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ALERT_LEVELS, RESOLVE_REASONS } from '../../core/src/types.ts';
+import { MAX_TS_MS, MIN_TS_MS } from '../../core/src/store/time-range.ts';
 
 /**
  * Response schemas: they document the API (OpenAPI at /docs) and Fastify serialises
@@ -64,6 +65,27 @@ export const AuditEntrySchema = Type.Object({
 
 export const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String() });
 
+export const JurisdictionSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  nameEn: Type.Optional(Type.String()),
+  level: Type.String({ description: 'city, district or township' }),
+  parent: Type.Optional(Type.String()),
+  kpiTargetPct: Type.Optional(Type.Number()),
+});
+
+export const EnterpriseSummarySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  nameEn: Type.Optional(Type.String()),
+  industry: Type.String(),
+  township: Type.String(),
+  profile: Type.String(),
+  grade: Type.Union([Type.Integer(), Type.Null()], { description: 'GBZ/T 229 grade of the worst point (null when not graded)' }),
+  sensors: Type.Integer(),
+  openAlerts: Type.Integer(),
+});
+
 export const UserSchema = Type.Object({ username: Type.String(), name: Type.String(), role: Type.String(), scope: Type.String() });
 
 export const HealthSchema = Type.Object({
@@ -71,5 +93,20 @@ export const HealthSchema = Type.Object({
   components: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
 });
 
-/** Common error replies, for the OpenAPI document. */
-export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorSchema]));
+/** Common error replies, for the OpenAPI document: every status a route can answer is declared. */
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { ...ErrorSchema, description: STATUS_TEXT[c] ?? 'error' }]));
+const STATUS_TEXT: Record<number, string> = {
+  400: 'bad request: the code and message name the field (HW_ERR_VALIDATION, HW_ERR_BAD_RANGE, HW_ERR_BAD_ID, …)',
+  401: 'not logged in, session expired, or wrong credentials',
+  403: 'not allowed for your role',
+  404: 'not found, or outside your jurisdiction (the same answer)',
+  409: 'the alert is not in a state that allows this action',
+  413: 'request body larger than the limit',
+  414: 'a path parameter longer than 1000 characters',
+  415: 'request body is not application/json',
+  429: 'too many attempts; see Retry-After',
+  503: 'the store is unavailable',
+};
+
+/** A time in a query string, ms since the epoch, within what Date and InfluxDB can hold (core/src/store/time-range.ts). */
+export const EpochParam = Type.Integer({ minimum: MIN_TS_MS, maximum: MAX_TS_MS, description: 'ms since the epoch' });

@@ -26,6 +26,9 @@ export const ERRORS = {
   HW_ERR_CONFLICT: { status: 409, message: 'the alert is not in a state that allows this action' },
   HW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
   HW_ERR_BAD_ARGUMENT: { status: 400, message: 'a command-line argument is missing or invalid' },
+  HW_ERR_BAD_RANGE: { status: 400, message: 'time range, interval or page is out of bounds' },
+  HW_ERR_BAD_ID: { status: 400, message: 'id holds characters that cannot be stored or queried' },
+  HW_ERR_RATE_LIMITED: { status: 429, message: 'too many attempts' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

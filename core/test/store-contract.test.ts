@@ -8,6 +8,8 @@ import { createInfluxStore } from '../src/store/influx-store.ts';
 import { createSqliteStore } from '../src/store/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
 import type { AlertEvent, Reading } from '../src/types.ts';
+import { HwError } from '../src/errors.ts';
+import { MAX_BUCKETS, MAX_TS_MS } from '../src/store/time-range.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 8, 0, 0);
 
@@ -106,6 +108,70 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(n.map((p) => [p.ts, p.lex8h, p.shiftTwa])).toEqual([[T0, 80, undefined], [T0 + 60_000, 80.8, 1.1e8]]);
       const g = await store.queryExposure({ sensorId: 'g1', from: T0, to: T0 });
       expect(g).toEqual([{ sensorId: 'g1', enterpriseId: 'e1', agent: 'gas.co', ts: T0, twa8h: 12.5, stel15: 20, coverage8h: 1 }]);
+    });
+
+    const code = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return 'resolved';
+      } catch (err) {
+        return err instanceof HwError ? err.code : `uncoded: ${(err as Error).message}`;
+      }
+    };
+
+    it('refuses unbounded or unrepresentable ranges with a coded error, at once (every loop over time advances)', async () => {
+      const t0 = Date.now();
+      // Adding the interval to 1e21 does not change it: a bucket loop by addition never ended.
+      expect(await code(store.aggregateReadings({ sensorId: 'agg', from: 1e21, to: 1e21, intervalMs: 60_000, fn: 'mean' }))).toBe('HW_ERR_BAD_RANGE');
+      expect(await code(store.aggregateReadings({ sensorId: 'agg', from: 0, to: MAX_TS_MS, intervalMs: 1000, fn: 'max' }))).toBe('HW_ERR_BAD_RANGE');
+      expect(await code(store.aggregateReadings({ sensorId: 'agg', from: T0, to: T0 + 60_000, intervalMs: 1, fn: 'max' }))).toBe('HW_ERR_BAD_RANGE');
+      expect(await code(store.aggregateReadings({ sensorId: 'agg', from: T0, to: T0 + 60_000, intervalMs: Number.NaN, fn: 'max' }))).toBe('HW_ERR_BAD_RANGE');
+      expect(await code(store.queryReadings({ sensorId: 'agg', from: T0 + 1, to: T0 }))).toBe('HW_ERR_BAD_RANGE');
+      expect(await code(store.queryExposure({ sensorId: 'agg', from: Number.NaN, to: T0 }))).toBe('HW_ERR_BAD_RANGE');
+      // Ends beyond the representable range are clamped to it: no point lies outside.
+      expect(await store.countReadings({ sensorId: 'agg', from: -1e21, to: Infinity })).toBe(3);
+      expect(await store.queryReadings({ sensorId: 'agg', from: 1e21, to: 2e21 })).toEqual([]);
+      expect(await code(store.queryReadings({ sensorId: 'agg', from: 0, to: T0, limit: 0 }))).toBe('HW_ERR_BAD_RANGE');
+      expect(Date.now() - t0).toBeLessThan(2000);
+    });
+
+    it('fills every bucket of a range the same way (null where empty), up to the bucket limit', async () => {
+      const step = 60_000;
+      // Exactly MAX_BUCKETS buckets: MAX_BUCKETS - 2 before T0, then T0's and T0 + 1 min's.
+      const from = T0 - (MAX_BUCKETS - 2) * step;
+      const points = await store.aggregateReadings({ sensorId: 'agg', from, to: T0 + step, intervalMs: step, fn: 'mean' });
+      expect(points).toHaveLength(MAX_BUCKETS);
+      expect(points[0]!.ts).toBe(from);
+      expect(points.every((p, i) => p.ts === from + i * step)).toBe(true);
+      expect(points.filter((p) => p.value !== null).map((p) => p.ts)).toEqual([T0, T0 + 60_000]);
+      const empty = await store.aggregateReadings({ sensorId: 'nothing-here', from: T0, to: T0 + 5 * step - 1, intervalMs: step, fn: 'max' });
+      expect(empty).toEqual([0, 1, 2, 3, 4].map((i) => ({ ts: T0 + i * step, value: null })));
+    });
+
+    it('queries ids with quotes, backslashes and newlines without a parse error, and refuses control characters with HW_ERR_BAD_ID', async () => {
+      for (const id of ["a'b", 'a\\b', 'a\nb', "x' OR sensor =~ /.*/ --", '"q"']) {
+        expect(await store.queryReadings({ sensorId: id, from: T0, to: T0 + 1000 }), JSON.stringify(id)).toEqual([]);
+        expect(await store.queryAlertEvents({ alertId: id }), JSON.stringify(id)).toEqual([]);
+      }
+      for (const id of ['a\u0000b', 'a\u001bb', 'a\ud800b']) {
+        expect(await code(store.queryReadings({ sensorId: id, from: T0, to: T0 + 1000 })), JSON.stringify(id)).toBe('HW_ERR_BAD_ID');
+        expect(await code(store.queryAlertEvents({ alertId: id })), JSON.stringify(id)).toBe('HW_ERR_BAD_ID');
+      }
+    });
+
+    it('keeps the login audit (access events) newest first, usernames as typed', async () => {
+      await store.writeAccessEvents([
+        { ts: T0, kind: 'login-failed', username: 'city', address: '10.0.0.1', reason: 'HW_ERR_BAD_LOGIN' },
+        { ts: T0 + 1, kind: 'login-failed', username: 'a b,c="d"\\e\n徐州', address: '::1', reason: 'HW_ERR_BAD_LOGIN' },
+        { ts: T0 + 2, kind: 'login', username: 'city', address: '10.0.0.1' },
+      ]);
+      const back = await store.queryAccessEvents({ since: T0, until: T0 + 10, limit: 10 });
+      expect(back.map((e) => [e.ts, e.kind, e.username, e.address])).toEqual([
+        [T0 + 2, 'login', 'city', '10.0.0.1'],
+        [T0 + 1, 'login-failed', 'a b,c="d"\\e\n徐州', '::1'],
+        [T0, 'login-failed', 'city', '10.0.0.1'],
+      ]);
+      expect(await store.queryAccessEvents({ since: T0, until: T0 + 10, limit: 1 })).toHaveLength(1);
     });
 
     it('reports health', async () => {

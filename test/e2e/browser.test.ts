@@ -28,6 +28,8 @@ describe('dashboard in Chromium', () => {
   let hw: SpawnedAll;
   let browser: Browser;
   let gw: MqttClient;
+  /** Content-Security-Policy violations reported by any page (the board must run under its CSP). */
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     ensureDashboardBuilt();
@@ -45,7 +47,11 @@ describe('dashboard in Chromium', () => {
   async function loggedIn(username: string, viewport = { width: 1366, height: 768 }): Promise<Page> {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${hw.httpPort}/`);
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+    });
+    const res = await page.goto(`http://127.0.0.1:${hw.httpPort}/`);
+    expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     await page.fill('input[name=username]', username);
     await page.fill('input[name=password]', 'hazardwatch');
     await page.click('#login button[type=submit]');
@@ -148,5 +154,12 @@ describe('dashboard in Chromium', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ARTIFACTS, 'board-en-1920x1080.png') });
+  });
+
+  it('runs the whole board under its Content-Security-Policy: no violation in any page of this file', async () => {
+    const page = await loggedIn('township');
+    await page.click('[data-tab=sensors]');
+    await page.waitForTimeout(1000);
+    expect(cspViolations).toEqual([]);
   });
 });

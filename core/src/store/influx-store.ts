@@ -1,8 +1,11 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
-import { HOURLY_COUNT_MAX_SENSORS, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { accessEventLine, alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { HwError } from '../errors.ts';
+import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
+import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -62,8 +65,12 @@ interface InfluxQLResponse {
   error?: string;
 }
 
-/** Quote an InfluxQL string literal. */
-const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+/** A time range of a query, as InfluxQL: both ends checked to be representable. */
+const between = (from: number, to: number) => {
+  const r = clampRange(from, to);
+  return `time >= ${t(r.from, 'from')} AND time <= ${t(r.to, 'to')}`;
+};
+const limitClause = (limit: number | undefined) => (limit === undefined ? '' : ` LIMIT ${checkPage(limit).limit}`);
 
 export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opts: InfluxStoreOptions = {}): Store {
   const log = logger.child({ module: 'influx-store' });
@@ -87,8 +94,18 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
 
   async function influxql(query: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxQLResponse> {
     const url = `${base}/query?db=${encodeURIComponent(config.database)}&epoch=ms&q=${encodeURIComponent(query)}${v1Auth()}`;
-    const res = await fetch(url, { method, headers: authHeaders(), signal: AbortSignal.timeout(config.timeoutMs) });
-    const body = (await res.json()) as InfluxQLResponse;
+    // InfluxDB unreachable, too slow, or answering 5xx (or not JSON, e.g. a proxy's error
+    // page): the store is unavailable (503), which is not the caller's fault nor a bug.
+    let res: Response;
+    let body: InfluxQLResponse;
+    try {
+      res = await fetch(url, { method, headers: authHeaders(), signal: AbortSignal.timeout(config.timeoutMs) });
+      body = (await res.json()) as InfluxQLResponse;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'influxdb query failed');
+      throw new HwError('HW_ERR_STORE_UNAVAILABLE', `influxdb at ${base}: ${(err as Error).message}`);
+    }
+    if (res.status >= 500) throw new HwError('HW_ERR_STORE_UNAVAILABLE', `influxdb at ${base} answered ${res.status}`);
     const err = body.error ?? body.results?.find((r) => r.error)?.error;
     if (!res.ok || err) throw new Error(`InfluxQL ${res.status}: ${err ?? res.statusText} (${query.slice(0, 120)})`);
     return body;
@@ -157,7 +174,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       if (isV1) {
         // 1.x: the database is ours to create (idempotent). 2.x/3.x: the bucket and its
         // DBRP mapping are provisioned by the operator (docker-compose.yml, README).
-        await influxql(`CREATE DATABASE ${JSON.stringify(config.database)}`, 'POST');
+        await influxql(`CREATE DATABASE ${identifier(config.database, 'HW_INFLUX_DATABASE')}`, 'POST');
       }
       org = config.org || 'hazardwatch';
       bucket = config.bucket || (rp ? `${config.database}/${rp}` : config.database);
@@ -171,8 +188,13 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     writeReadings: (readings) => write(readingsBody(readings)),
     writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
     writeExposure: (points) => writeLines(points.map(exposureLine)),
+    writeAccessEvents: (events) => writeLines(events.map(accessEventLine)),
+    async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
+      const res = await influxql(`SELECT json FROM access_event WHERE ${between(since, until)} ORDER BY time DESC${limitClause(limit)}`);
+      return rows(res).map((r) => JSON.parse(r.json as string) as AccessEvent);
+    },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
-      const res = await influxql(`SELECT twa8h, stel15, coverage8h, lex8h, shift_twa, enterprise, agent FROM exposure WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${Math.floor(limit)}` : ''}`);
+      const res = await influxql(`SELECT twa8h, stel15, coverage8h, lex8h, shift_twa, enterprise, agent FROM exposure WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)} ORDER BY time ASC${limitClause(limit)}`);
       return rows(res).map((r) => {
         const p: ExposurePoint = { sensorId, enterpriseId: r.enterprise as string, agent: r.agent as string, ts: r.time as number, twa8h: r.twa8h as number, stel15: r.stel15 as number, coverage8h: r.coverage8h as number };
         if (r.lex8h !== null && r.lex8h !== undefined) p.lex8h = r.lex8h as number;
@@ -181,21 +203,23 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
-      const res = await influxql(`SELECT value, value_std, unit FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${Math.floor(limit)}` : ''}`);
+      const res = await influxql(`SELECT value, value_std, unit FROM reading WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)} ORDER BY time ASC${limitClause(limit)}`);
       return rows(res).map((r) => ({ sensorId, ts: r.time as number, value: r.value as number, unit: r.unit as string, valueStd: r.value_std as number }));
     },
     async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
-      const res = await influxql(`SELECT ${fn === 'max' ? 'max' : 'mean'}(value_std) AS v FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms GROUP BY time(${Math.max(1, Math.floor(intervalMs))}ms)`);
-      return rows(res).map((r) => ({ ts: r.time as number, value: (r.v as number | null) ?? null }));
+      const step = checkAggregate({ from, to, intervalMs }).intervalMs;
+      // fill(none): InfluxDB returns only buckets with data; fillBuckets fills the rest the same way for both stores.
+      const res = await influxql(`SELECT ${fn === 'max' ? 'max' : 'mean'}(value_std) AS v FROM reading WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)} GROUP BY time(${step}ms) fill(none)`);
+      return fillBuckets(from, to, step, new Map(rows(res).map((r) => [r.time as number, r.v as number])));
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
-      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE sensor = ${q(sensorId)} AND time >= ${from}ms AND time <= ${to}ms`);
+      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)}`);
       return (rows(res)[0]?.n as number | undefined) ?? 0;
     },
     async countReadingsPerHour({ sensorIds, from, to }: HourlyCountQuery): Promise<HourlyCount[]> {
       if (sensorIds.length > HOURLY_COUNT_MAX_SENSORS) throw new Error(`countReadingsPerHour: at most ${HOURLY_COUNT_MAX_SENSORS} sensors a call`);
       if (sensorIds.length === 0 || to <= from) return [];
-      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE (${sensorIds.map((id) => `sensor = ${q(id)}`).join(' OR ')}) AND time >= ${from}ms AND time < ${to}ms GROUP BY time(1h), sensor fill(none)`);
+      const res = await influxql(`SELECT count(value) AS n FROM reading WHERE (${sensorIds.map((id) => `sensor = ${q(id, 'sensorIds')}`).join(' OR ')}) AND time >= ${t(from, 'from')} AND time < ${t(to, 'to')} GROUP BY time(1h), sensor fill(none)`);
       const out: HourlyCount[] = [];
       for (const s of res.results?.[0]?.series ?? []) {
         const sensorId = s.tags?.sensor;
@@ -207,7 +231,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       return out;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
-      const where = [since !== undefined ? `time >= ${since}ms` : '', alertId ? `alert = ${q(alertId)}` : ''].filter(Boolean);
+      const where = [since !== undefined ? `time >= ${t(clampRange(since, Math.max(since, 0)).from, 'since')}` : '', alertId ? `alert = ${q(alertId, 'alertId')}` : ''].filter(Boolean);
       const res = await influxql(`SELECT json FROM alert_event${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time ASC`);
       return rows(res).map((r) => JSON.parse(r.json as string) as AlertEvent);
     },

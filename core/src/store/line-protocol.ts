@@ -1,5 +1,6 @@
 import type { AlertEvent, Reading } from '../types.ts';
-import type { ExposurePoint } from './store.ts';
+import { createHash } from 'node:crypto';
+import type { AccessEvent, ExposurePoint } from './store.ts';
 
 // InfluxDB line protocol escaping: tag keys/values escape comma, equals and space;
 // string field values escape backslash and double quote.
@@ -66,4 +67,12 @@ export function exposureLine(p: ExposurePoint): string {
   if (p.lex8h !== undefined) fields += `,lex8h=${p.lex8h}`;
   if (p.shiftTwa !== undefined) fields += `,shift_twa=${p.shiftTwa}`;
   return `exposure,agent=${escTag(p.agent)},enterprise=${escTag(p.enterpriseId)},sensor=${escTag(p.sensorId)} ${fields} ${p.ts}`;
+}
+
+/** A username as a tag: itself when it is a plain id, else a hash (the json field keeps it as typed). */
+const userTag = (u: string) => (/^[A-Za-z0-9_.@-]{1,64}$/.test(u) ? u : `~${createHash('sha256').update(u).digest('hex').slice(0, 16)}`);
+
+/** Identity (access_event, kind, user, address, ts): two attempts of one user from one address in one ms are one point. */
+export function accessEventLine(e: AccessEvent): string {
+  return `access_event,kind=${e.kind},user=${escTag(userTag(e.username))},address=${escTag(e.address || '-')} json="${escStr(JSON.stringify(e))}" ${e.ts}`;
 }

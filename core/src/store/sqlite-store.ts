@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { HOURLY_COUNT_MAX_SENSORS, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
+import { checkId } from './influxql.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
@@ -46,6 +48,8 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
           sensor TEXT NOT NULL, ts INTEGER NOT NULL, enterprise TEXT NOT NULL, agent TEXT NOT NULL,
           twa8h REAL NOT NULL, stel15 REAL NOT NULL, coverage8h REAL NOT NULL, lex8h REAL, shift_twa REAL,
           PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS access_event (ts INTEGER NOT NULL, kind TEXT NOT NULL, json TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS access_event_ts ON access_event (ts);
       `);
       // Last write wins for the same identity, as in InfluxDB.
       insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -74,7 +78,22 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       open();
       writeExposures!(points);
     },
+    async writeAccessEvents(events) {
+      const insert = open().prepare('INSERT INTO access_event VALUES (?, ?, ?)');
+      open().transaction(() => {
+        for (const e of events) insert.run(e.ts, e.kind, JSON.stringify(e));
+      })();
+    },
+    async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
+      ({ from: since, to: until } = clampRange(since, until));
+      checkPage(limit);
+      const rows = open().prepare('SELECT json FROM access_event WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, rowid DESC LIMIT ?').all(since, until, limit) as { json: string }[];
+      return rows.map((r) => JSON.parse(r.json) as AccessEvent);
+    },
     async queryExposure({ sensorId, from, to, limit }: ReadingQuery): Promise<ExposurePoint[]> {
+      checkId(sensorId, 'sensor');
+      ({ from, to } = clampRange(from, to));
+      if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT sensor, ts, enterprise, agent, twa8h, stel15, coverage8h, lex8h, shift_twa FROM exposure WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
         .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as { sensor: string; ts: number; enterprise: string; agent: string; twa8h: number; stel15: number; coverage8h: number; lex8h: number | null; shift_twa: number | null }[];
@@ -86,23 +105,26 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {
+      checkId(sensorId, 'sensor');
+      ({ from, to } = clampRange(from, to));
+      if (limit !== undefined) checkPage(limit);
       const rows = open()
         .prepare(`SELECT ts, value, unit, value_std AS valueStd FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? ORDER BY ts${limit ? ' LIMIT ?' : ''}`)
         .all(...[sensorId, from, to, ...(limit ? [Math.floor(limit)] : [])]) as Omit<StoredReading, 'sensorId'>[];
       return rows.map((r) => ({ sensorId, ...r }));
     },
     async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
-      const step = Math.max(1, Math.floor(intervalMs));
+      checkId(sensorId, 'sensor');
+      const step = checkAggregate({ from, to, intervalMs }).intervalMs;
       const rows = open()
         .prepare(`SELECT ts - (ts % ?) AS bucket, ${fn === 'max' ? 'MAX' : 'AVG'}(value_std) AS v FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket ORDER BY bucket`)
         .all(step, sensorId, from, to) as { bucket: number; v: number }[];
-      // Fill empty intervals with null, as InfluxQL GROUP BY time() does.
-      const byBucket = new Map(rows.map((r) => [r.bucket, r.v]));
-      const out: AggregatePoint[] = [];
-      for (let t = Math.floor(from / step) * step; t <= to; t += step) out.push({ ts: t, value: byBucket.get(t) ?? null });
-      return out;
+      // Empty intervals are null, as InfluxQL GROUP BY time() fills them (one function for both stores).
+      return fillBuckets(from, to, step, new Map(rows.map((r) => [r.bucket, r.v])));
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
+      checkId(sensorId, 'sensor');
+      ({ from, to } = clampRange(from, to));
       const row = open().prepare('SELECT COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ?').get(sensorId, from, to) as { n: number };
       return row.n;
     },
@@ -115,6 +137,8 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       return out;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
+      if (since !== undefined) since = clampRange(since, Math.max(since, 0)).from;
+      if (alertId !== undefined) checkId(alertId, 'alertId');
       const rows = open()
         .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)
         .all(...[since ?? 0, ...(alertId ? [alertId] : [])]) as { json: string }[];

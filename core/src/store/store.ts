@@ -59,6 +59,21 @@ export interface ExposurePoint {
 }
 
 /**
+ * A login attempt or a logout, for the audit log (measurement `access_event`). `username`
+ * is what was typed (an unknown user's name too, at most 64 characters); the password is
+ * never part of it.
+ */
+export interface AccessEvent {
+  ts: number;
+  kind: 'login' | 'login-failed' | 'logout';
+  username: string;
+  /** The client address as the API saw it. */
+  address: string;
+  /** Why a login failed: `HW_ERR_BAD_LOGIN` or `HW_ERR_RATE_LIMITED`. */
+  reason?: string;
+}
+
+/**
  * The time-series store. InfluxDB is the system of record; the embedded store (SQLite)
  * has the same interface so that `npm start` needs no infrastructure. One contract test
  * suite (core/test/store-contract.test.ts) runs against both.
@@ -78,6 +93,10 @@ export interface Store {
   aggregateReadings(q: AggregateQuery): Promise<AggregatePoint[]>;
   /** Alert events in time order, optionally since a time (ms). */
   queryAlertEvents(q?: { since?: number; alertId?: string }): Promise<AlertEvent[]>;
+  /** Audit log of logins and logouts (append-only, as alert events). */
+  writeAccessEvents(events: readonly AccessEvent[]): Promise<void>;
+  /** Access events in [since, until], newest first, at most `limit` (1–5000). */
+  queryAccessEvents(q: { since: number; until: number; limit: number }): Promise<AccessEvent[]>;
   /** Count of stored readings for a sensor in a range (used by drills and tests). */
   countReadings(q: ReadingQuery): Promise<number>;
   /** Readings stored per sensor and epoch hour in [from, to); hours with none are left out. */

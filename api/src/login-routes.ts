@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { HwError } from '../../core/src/errors.ts';
+import type { Logger } from '../../core/src/logger.ts';
+import { verifySecret } from '../../core/src/password.ts';
+import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
+import type { AccessEvent, Store } from '../../core/src/store/store.ts';
+import { checkRange, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/store/time-range.ts';
+import type { Sessions } from './sessions.ts';
+import { EpochParam, errors, UserSchema } from './schemas.ts';
+
+/** Login throttling: attempts per minute per account and per client address (successes count too). */
+export interface LoginThrottle {
+  perAccountPerMin: number;
+  perAddressPerMin: number;
+}
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottle = { perAccountPerMin: 10, perAddressPerMin: 30 };
+
+const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+const AccessQuery = Type.Object({
+  from: Type.Optional(EpochParam),
+  to: Type.Optional(EpochParam),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 500 })),
+}, { additionalProperties: false });
+const AccessEventSchema = Type.Object({
+  ts: Type.Integer(),
+  kind: Type.Union([Type.Literal('login'), Type.Literal('login-failed'), Type.Literal('logout')]),
+  username: Type.String(),
+  address: Type.String(),
+  reason: Type.Optional(Type.String()),
+});
+
+/** Verify against a dummy hash for unknown users so timing does not reveal them. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+export interface LoginDeps {
+  registry: RegistryHolder;
+  store: Store;
+  sessions: Sessions;
+  logger: Logger;
+  throttle: LoginThrottle;
+  userOf(req: FastifyRequest): UserDef;
+  publicUser(u: UserDef): Static<typeof UserSchema>;
+  now: () => number;
+}
+
+type Limiter = (req: FastifyRequest) => Promise<{ isExceeded: boolean; ttlInSeconds: number }>;
+interface WithRateLimit {
+  createRateLimit(opts: { max: number; timeWindow: number; keyGenerator(req: FastifyRequest): string }): Limiter;
+}
+
+/**
+ * POST /api/login (throttled per account and per address, every attempt audited with its
+ * address, never its password), POST /api/logout, and GET /api/audit/logins for regulators.
+ * Needs @fastify/rate-limit registered (with `global: false`) on `api`.
+ */
+export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
+  const log = deps.logger.child({ module: 'login' });
+  const limits = api as unknown as WithRateLimit;
+  const perAddress = limits.createRateLimit({ max: deps.throttle.perAddressPerMin, timeWindow: 60_000, keyGenerator: (req) => `address:${req.ip}` });
+  const perAccount = limits.createRateLimit({ max: deps.throttle.perAccountPerMin, timeWindow: 60_000, keyGenerator: (req) => `account:${(req.body as { username: string }).username}` });
+
+  const audit = (e: AccessEvent) => {
+    // The audit write must not make a login wait on (or fail with) the store; a failure is logged.
+    deps.store.writeAccessEvents([e]).catch((err: Error) => log.error({ err: err.message, kind: e.kind, username: e.username }, 'access event not stored'));
+  };
+
+  api.post('/api/login', {
+    schema: {
+      body: LoginBody, tags: ['session'], security: [],
+      summary: 'Log in; throttled per account and per address (429 with Retry-After)',
+      response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401, 413, 415, 429) },
+    },
+  }, async (req, reply: FastifyReply) => {
+    const { username, password } = req.body as Static<typeof LoginBody>;
+    const ts = deps.now();
+    // Both limits count every attempt, so a success (with this or another account) resets neither.
+    const [byAddress, byAccount] = await Promise.all([perAddress(req), perAccount(req)]);
+    const over = [byAddress, byAccount].filter((r) => r.isExceeded);
+    if (over.length) {
+      const retryAfterS = Math.max(1, ...over.map((r) => r.ttlInSeconds));
+      void reply.header('retry-after', String(retryAfterS));
+      audit({ ts, kind: 'login-failed', username, address: req.ip, reason: 'HW_ERR_RATE_LIMITED' });
+      throw new HwError('HW_ERR_RATE_LIMITED', `too many login attempts ${byAddress.isExceeded ? 'from this address' : 'for this account'}; retry in ${retryAfterS} s`);
+    }
+    const user = deps.registry.current.users.get(username);
+    const ok = await verifySecret(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) {
+      audit({ ts, kind: 'login-failed', username, address: req.ip, reason: 'HW_ERR_BAD_LOGIN' });
+      throw new HwError('HW_ERR_BAD_LOGIN');
+    }
+    const s = deps.sessions.create(user);
+    audit({ ts, kind: 'login', username, address: req.ip });
+    req.log.info({ username }, 'login');
+    return { token: s.token, expiresAt: s.expiresAt, user: deps.publicUser(user) };
+  });
+
+  api.post('/api/logout', { schema: { tags: ['session'], summary: 'End the session of the bearer token', response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async (req) => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const s = deps.sessions.get(token);
+    if (s && token) {
+      deps.sessions.revoke(token);
+      audit({ ts: deps.now(), kind: 'logout', username: s.username, address: req.ip });
+    }
+    return { ok: true };
+  });
+
+  api.get('/api/audit/logins', {
+    schema: {
+      querystring: AccessQuery, tags: ['session'],
+      summary: 'Logins, failed logins and logouts (with the client address) of the users under your jurisdiction, newest first (regulators only)',
+      response: { 200: Type.Array(AccessEventSchema), ...errors(400, 401, 403, 503) },
+    },
+  }, async (req) => {
+    const user = deps.userOf(req);
+    if (user.role === 'enterprise') throw new HwError('HW_ERR_FORBIDDEN', 'the login audit is for regulators');
+    const q = req.query as Static<typeof AccessQuery>;
+    const to = q.to ?? deps.now();
+    const { from } = checkRange(q.from ?? Math.max(0, to - 30 * 24 * 3600_000), to, { maxSpanMs: MAX_PERIOD_SPAN_MS });
+    const reg = deps.registry.current;
+    // A user is under the caller when their scope (a jurisdiction, or an enterprise's township) is in the caller's subtree.
+    // Names that are no user (failed guesses) are shown to regulators of a whole tree (no parent) only.
+    const root = !reg.jurisdictions.get(user.scope)?.parent;
+    const under = (name: string) => {
+      const u = reg.users.get(name);
+      if (!u) return root;
+      const j = u.role === 'enterprise' ? reg.enterprises.get(u.scope)?.township : u.scope;
+      return j !== undefined && reg.ancestors(j).includes(user.scope);
+    };
+    const events = await deps.store.queryAccessEvents({ since: from, until: to, limit: MAX_PAGE_SIZE });
+    return events.filter((e) => under(e.username)).slice(0, q.limit ?? 500);
+  });
+}

@@ -1,0 +1,157 @@
+import { rmSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { silentLogger } from '../../core/src/logger.ts';
+import { createMetrics } from '../../core/src/metrics.ts';
+import { createInfluxStore } from '../../core/src/store/influx-store.ts';
+import type { Store } from '../../core/src/store/store.ts';
+import type { Reading } from '../../core/src/types.ts';
+import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
+import { demo, tempDir } from '../../test/fixtures.ts';
+import { buildApp, type HazardwatchApp } from '../src/app.ts';
+
+/**
+ * An API fuzz that walks the generated OpenAPI document (issue 12 item 15): every route,
+ * every role of the demo registry (and no or a bogus token), boundary values for path
+ * params, query and body from each route's own schema. No answer may be a 5xx or a status
+ * the document does not declare for that route. Against a real influxd (the store whose
+ * query language the input reaches) and the real rules engine. Bounded: a fixed number of
+ * runs per route and a fixed seed, so a failure reproduces.
+ */
+interface Schema {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: Schema[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
+interface Operation {
+  parameters?: { in: 'path' | 'query'; name: string; required?: boolean; schema: Schema }[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, unknown>;
+}
+
+const RUNS_PER_ROUTE = 60;
+const RUNS_LOGIN = 12;
+
+describe('API fuzz over the OpenAPI document', () => {
+  const dir = tempDir('hw-fuzz-');
+  const { registry, catalogue } = demo();
+  let store: Store;
+  let rules: RulesEngine;
+  let hw: HazardwatchApp;
+  const tokens: Record<string, string | undefined> = { none: undefined, bogus: 'not-a-token' };
+  const alertIds: string[] = [];
+
+  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
+    const s = registry.current.sensors.get(id)!;
+    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
+  };
+
+  beforeAll(async () => {
+    store = createInfluxStore({ url: inject('influxUrl'), database: `fuzz_${Date.now()}`, retentionPolicy: '', org: '', bucket: '', token: '', username: '', password: '', timeoutMs: 5000 }, silentLogger());
+    await store.start();
+    const metrics = createMetrics();
+    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
+    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 600_000, dashboardDir: dir });
+    await rules.start();
+    await hw.app.ready();
+    for (const u of registry.current.users.keys()) {
+      const res = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: u, password: 'hazardwatch' } });
+      tokens[u] = (res.json() as { token: string }).token;
+    }
+    const rs = [reading('cement-liguo.dust-resp-1', 9), reading('chem-dawu.h2s-1', 30), reading('coal-liuxin.noise-1', 120)];
+    await store.writeReadings(rs);
+    rules.handleReadings(rs);
+    hw.onReadings(rs);
+    await rules.flush();
+    alertIds.push(...rules.activeAlerts().map((a) => a.id));
+  });
+  afterAll(async () => {
+    await rules.stop();
+    await hw.app.close();
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const realIds = () => [...registry.current.sensors.keys()].slice(0, 3).concat(alertIds, [...registry.current.jurisdictions.keys()].slice(0, 3), [...registry.current.enterprises.keys()].slice(0, 2));
+  const nastyStrings = ['', 'a', "'", '"', '\\', '\n', 'a\u0000b', '\u007f', '\ud800', '徐州\'"\\', "x' OR 1=1 --", '%', '../..', ' '];
+
+  /** Values at and just past the bounds of a schema, plus typical ones. */
+  function valueOf(s: Schema): fc.Arbitrary<unknown> {
+    if (s.anyOf) return fc.oneof(...s.anyOf.map(valueOf), fc.constant('not-one-of-them'));
+    if (s.enum) return fc.constantFrom(...s.enum, 'bogus');
+    if (s.const !== undefined) return fc.constantFrom(s.const, 'bogus');
+    const type = Array.isArray(s.type) ? s.type[0] : s.type;
+    if (type === 'integer' || type === 'number') {
+      const edges = [s.minimum, s.maximum].filter((v): v is number => v !== undefined).flatMap((v) => [v, v - 1, v + 1]);
+      return fc.oneof(fc.constantFrom(...edges, 0, -1, 1, 0.5, 1e21, -1e21, 8.64e15, 2 ** 53 + 2, Number.MAX_VALUE, 'NaN', 'abc', '1e400'), fc.integer(), fc.integer({ min: Date.now() - 3600_000, max: Date.now() }));
+    }
+    if (type === 'boolean') return fc.constantFrom(true, false, 'yes');
+    if (type === 'object') return bodyOf(s);
+    const lengths = [s.minLength, s.maxLength].filter((v): v is number => v !== undefined).flatMap((v) => [v, v + 1]).filter((n) => n >= 0 && n < 5000);
+    return fc.oneof(fc.constantFrom(...nastyStrings, ...realIds(), 'hazardwatch', 'city'), fc.constantFrom(...lengths.map((n) => 'x'.repeat(n)), 'x'), fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }));
+  }
+  function bodyOf(s: Schema): fc.Arbitrary<unknown> {
+    const props = Object.entries(s.properties ?? {});
+    const rec = fc.record(Object.fromEntries(props.map(([k, v]) => [k, valueOf(v)])), { requiredKeys: [] });
+    return fc.oneof(
+      { weight: 6, arbitrary: rec },
+      { weight: 1, arbitrary: rec.map((o) => ({ ...(o as object), unexpected: 1 })) },
+      { weight: 1, arbitrary: fc.constantFrom(null, [], 'text', 42) },
+    );
+  }
+
+  const encodeQuery = (q: Record<string, unknown>) =>
+    Object.entries(q).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`).join('&');
+
+  it('answers every route, role and boundary value with a declared status, never a 5xx', { timeout: 120_000 }, async () => {
+    const doc = (await hw.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+    expect(routes.length).toBeGreaterThanOrEqual(17);
+    const t0 = Date.now();
+    const problems: string[] = [];
+    let requests = 0;
+    for (const { path, method, op } of routes) {
+      const declared = new Set(Object.keys(op.responses));
+      const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path');
+      const queryParams = (op.parameters ?? []).filter((p) => p.in === 'query');
+      const bodySchema = op.requestBody?.content['application/json']?.schema;
+      const input = fc.record({
+        role: fc.constantFrom(...Object.keys(tokens)),
+        params: fc.record(Object.fromEntries(pathParams.map((p) => [p.name, valueOf(p.schema).map(String)])), { requiredKeys: pathParams.map((p) => p.name) }),
+        query: fc.record(Object.fromEntries(queryParams.map((p) => [p.name, valueOf(p.schema)])), { requiredKeys: [] }),
+        extra: fc.option(fc.constantFrom('token', 'interval', '__proto__', 'x'), { nil: undefined }),
+        body: bodySchema ? bodyOf(bodySchema) : fc.constant(undefined),
+      });
+      await fc.assert(
+        fc.asyncProperty(input, async ({ role, params, query, extra, body }) => {
+          let url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((params as Record<string, unknown>)[name] ?? 'x')));
+          const q = { ...(query as Record<string, unknown>), ...(extra ? { [extra]: '1' } : {}) };
+          if (Object.keys(q).length) url += `?${encodeQuery(q)}`;
+          const token = tokens[role];
+          const res = await hw.app.inject({
+            method: method as 'GET' | 'POST', url,
+            headers: token ? { authorization: `Bearer ${token}` } : {},
+            ...(method === 'POST' ? { payload: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } } : {}),
+          });
+          requests++;
+          if (res.statusCode >= 500 || !declared.has(String(res.statusCode))) {
+            problems.push(`${method} ${url} as ${role} ${JSON.stringify(body)} → ${res.statusCode} (declared ${[...declared].join(',')}): ${res.body.slice(0, 200)}`);
+            return false;
+          }
+          return true;
+        }),
+        { numRuns: path === '/api/login' ? RUNS_LOGIN : RUNS_PER_ROUTE, seed: 12, endOnFailure: true },
+      ).catch(() => {});
+    }
+    expect(problems).toEqual([]);
+    expect(requests).toBeGreaterThan(routes.length * 10);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+});
