@@ -125,6 +125,7 @@ function decodeSenml(records: unknown[], maxReadings: number, nowMs: number): De
       readings.push({ sensor: typeof rec.n === 'string' ? bn + rec.n : undefined, value: undefined, unit: undefined, ts: undefined, fault });
       continue;
     }
+    if (rec.bver !== undefined) delete poisoned.bver;
     if (rec.bn !== undefined) { bn = rec.bn as string; delete poisoned.bn; }
     if (rec.bt !== undefined) { bt = rec.bt as number; btSet = true; delete poisoned.bt; }
     if (rec.bu !== undefined) { bu = rec.bu as string; delete poisoned.bu; }
