@@ -35,7 +35,7 @@ export function decodePayload(payload: Buffer, limits: { maxBytes: number; maxRe
   } catch (err) {
     return { ok: false, rejection: reject('HW_ERR_PAYLOAD_NOT_JSON', echo(String((err as Error).message), 120)) };
   }
-  if (Array.isArray(body)) return decodeSenml(body, limits.maxReadings, nowMs);
+  if (Array.isArray(body)) return decodeSenml(body, limits.maxReadings, nowMs, mayHaveMustUnderstand(payload));
   if (!isObject(body) || !Array.isArray(body.readings)) {
     return { ok: false, rejection: reject('HW_ERR_PAYLOAD_SHAPE', 'expected {"ts": <ms>, "readings": [...]} or a SenML array') };
   }
@@ -65,19 +65,30 @@ export const MAX_NAME_CHARS = 64;
 /** Longest unit spelling (the longest known is 6 characters, `kBq/m3`). */
 export const MAX_UNIT_CHARS = 32;
 
-/** Labels whose meaning this decoder knows (RFC 8428 §4.1-4.2, §6). */
+/** Base labels (RFC 8428 §4.1); the regular ones are listed in scanLabels. */
 const BASE_LABELS = ['bn', 'bt', 'bu', 'bv', 'bs', 'bver'] as const;
-const REGULAR_LABELS = ['n', 'u', 'v', 'vs', 'vb', 'vd', 's', 't', 'ut'] as const;
 type BaseLabel = (typeof BASE_LABELS)[number];
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const UNDERSCORE = 95;
 
-/** The first label ending in `_` (RFC 8428 §4.4: must-understand), if any. */
-function mustUnderstand(rec: Record<string, unknown>): string | undefined {
+/** Whether a record has any regular field (else it only sets the base, §4.1). */
+const hasRegular = (rec: Record<string, unknown>) =>
+  rec.v !== undefined || rec.n !== undefined || rec.t !== undefined || rec.u !== undefined || rec.s !== undefined ||
+  rec.vs !== undefined || rec.vb !== undefined || rec.vd !== undefined || rec.ut !== undefined;
+
+/** The first label ending in `_` (§4.4: must-understand), if any. */
+function mustUnderstandLabel(rec: Record<string, unknown>): string | undefined {
   for (const k in rec) if (k.charCodeAt(k.length - 1) === UNDERSCORE) return k;
   return undefined;
 }
+
+/**
+ * Whether any JSON key of the payload may end in `_`: its text then holds `_"` or an
+ * escaped underscore (`\u005f`). One native search per message spares a walk over every
+ * record's keys in the usual case.
+ */
+const mayHaveMustUnderstand = (payload: Buffer) => payload.includes('_"') || payload.includes('\\u005');
 
 /**
  * SenML JSON (RFC 8428). Base fields (§4.1) carry forward to later records: `bn` base
@@ -93,7 +104,7 @@ function mustUnderstand(rec: Record<string, unknown>): string | undefined {
  * record is not applied; the later records that would use it are rejected too, naming it,
  * until a valid record sets that base field again.
  */
-function decodeSenml(records: unknown[], maxReadings: number, nowMs: number): Decoded {
+function decodeSenml(records: unknown[], maxReadings: number, nowMs: number, scanKeys: boolean): Decoded {
   if (records.length > maxReadings) return { ok: false, rejection: reject('HW_ERR_TOO_MANY_READINGS', `${records.length} SenML records > ${maxReadings}`) };
   let bn = '';
   let bt = 0;
@@ -110,9 +121,8 @@ function decodeSenml(records: unknown[], maxReadings: number, nowMs: number): De
       readings.push({ sensor: undefined, value: undefined, unit: undefined, ts: undefined, fault: undefined });
       continue;
     }
-    const fault = recordFault(rec, i);
-    let regular = false;
-    for (const l of REGULAR_LABELS) if (rec[l] !== undefined) { regular = true; break; }
+    const regular = hasRegular(rec);
+    const fault = recordFault(rec, i, scanKeys ? mustUnderstandLabel(rec) : undefined);
     if (fault) {
       // A rejected record's base fields are not applied: records after it must not be
       // read against a base it meant to change.
@@ -160,8 +170,7 @@ function decodeSenml(records: unknown[], maxReadings: number, nowMs: number): De
 }
 
 /** What is wrong with one record's fields by type or label, if anything (never throws). */
-function recordFault(rec: Record<string, unknown>, i: number): Fault | undefined {
-  const mu = mustUnderstand(rec);
+function recordFault(rec: Record<string, unknown>, i: number, mu: string | undefined): Fault | undefined {
   if (mu !== undefined) return { code: 'HW_ERR_SENML_UNSUPPORTED', detail: `record ${i} has the must-understand label ${JSON.stringify(echo(mu, 20))} (RFC 8428 §4.4)` };
   if (rec.bver !== undefined && (!isFiniteNumber(rec.bver) || rec.bver > SENML_VERSION)) {
     return { code: 'HW_ERR_SENML_UNSUPPORTED', detail: `record ${i}: bver ${describeValue(rec.bver)}, this server reads version ${SENML_VERSION}` };
