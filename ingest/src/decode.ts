@@ -65,7 +65,7 @@ export const MAX_NAME_CHARS = 64;
 /** Longest unit spelling (the longest known is 6 characters, `kBq/m3`). */
 export const MAX_UNIT_CHARS = 32;
 
-/** Base labels (RFC 8428 §4.1); the regular ones are listed in scanLabels. */
+/** Base labels (RFC 8428 §4.1); the regular ones are listed in hasRegular. */
 const BASE_LABELS = ['bn', 'bt', 'bu', 'bv', 'bs', 'bver'] as const;
 type BaseLabel = (typeof BASE_LABELS)[number];
 
