@@ -64,14 +64,8 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
   });
   await api.loadHistory();
   await rules.start();
-  ingestHook = (topic, payload) => {
-    try {
-      return ingest.handle(topic, payload).spooled;
-    } catch (err) {
-      logger.error({ err, topic }, 'ingest failed on a message');
-      return undefined;
-    }
-  };
+  // Should ingest ever throw, receive() rejects: the message is not acknowledged as if taken.
+  ingestHook = ingest.receive;
   await ingest.start({ subscribe: false });
   await api.app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (api.app.server.address() as { port: number }).port;

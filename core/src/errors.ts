@@ -29,6 +29,10 @@ export const ERRORS = {
   HW_ERR_BAD_RANGE: { status: 400, message: 'time range, interval or page is out of bounds' },
   HW_ERR_BAD_ID: { status: 400, message: 'id holds characters that cannot be stored or queried' },
   HW_ERR_RATE_LIMITED: { status: 429, message: 'too many attempts' },
+  HW_ERR_FIELD_TOO_LONG: { status: 400, message: 'a text field is longer than its limit' },
+  HW_ERR_SENML_SUM_ONLY: { status: 400, message: 'SenML record carries a sum but no value (sums are not stored)' },
+  HW_ERR_SENML_UNSUPPORTED: { status: 400, message: 'SenML record uses a must-understand label or version this server does not support' },
+  HW_ERR_INGEST_INTERNAL: { status: 500, message: 'ingest failed unexpectedly on this message or reading' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -42,9 +46,22 @@ export interface Rejection {
   sensor?: string;
 }
 
+/**
+ * Longest rejection message, in characters: a rejection echoes at most a short prefix of
+ * what it rejects, so 30 KB in cannot become megabytes out on the err topic.
+ */
+export const REASON_MAX_CHARS = 300;
+/** Longest sensor id echoed in a rejection (registry ids are at most 64 characters). */
+export const SENSOR_ECHO_MAX_CHARS = 64;
+
 export function reject(code: ErrorCode, detail?: string, extra?: Omit<Rejection, 'code' | 'message'>): Rejection {
   const base = ERRORS[code].message;
-  return { code, message: detail ? `${base}: ${detail}` : base, ...extra };
+  let message = detail ? `${base}: ${detail}` : base;
+  if (message.length > REASON_MAX_CHARS) message = `${message.slice(0, REASON_MAX_CHARS - 1)}…`;
+  const r: Rejection = { code, message };
+  if (extra?.index !== undefined) r.index = extra.index;
+  if (extra?.sensor !== undefined) r.sensor = extra.sensor.length > SENSOR_ECHO_MAX_CHARS ? `${extra.sensor.slice(0, SENSOR_ECHO_MAX_CHARS - 1)}…` : extra.sensor;
+  return r;
 }
 
 export class HwError extends Error {

@@ -16,6 +16,7 @@ export function createMetrics() {
     ingestSpoolBytes: new Gauge({ name: 'hw_ingest_spool_bytes', help: 'Bytes in the ingest spool', registers: r }),
     ingestAckWaits: new Counter({ name: 'hw_ingest_ack_waits_total', help: 'Messages whose PUBACK waited: spool full, or the store behind by more than HW_INGEST_ACK_MAX_PENDING_READINGS', labelNames: ['reason'], registers: r }),
     ingestPending: new Gauge({ name: 'hw_ingest_readings_pending', help: 'Accepted readings not yet written', registers: r }),
+    ingestUnexpected: new Counter({ name: 'hw_ingest_unexpected_errors_total', help: 'Exceptions ingest did not expect (a defect: each is logged), by stage: decode, validate, message, hook', labelNames: ['stage'], registers: r }),
     ingestWriteSeconds: new Histogram({ name: 'hw_ingest_write_seconds', help: 'Store write latency per batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
     alertsRaised: new Counter({ name: 'hw_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers: r }),
     alertsOpen: new Gauge({ name: 'hw_alerts_open', help: 'Alerts currently open or acknowledged', registers: r }),

@@ -11,6 +11,9 @@ import type { Reading } from '../../core/src/types.ts';
 import { decodePayload } from './decode.ts';
 import { isRejection, validateReading } from './validate.ts';
 import { createSpool, type SpoolConfig } from './spool.ts';
+import { errMessage, type ErrMessage } from './err-message.ts';
+
+export type { ErrMessage };
 
 export interface IngestConfig {
   batchMaxReadings: number;
@@ -48,14 +51,6 @@ export interface IngestDeps {
   now?: () => number;
 }
 
-/** What the gateway finds on its err topic. */
-export interface ErrMessage {
-  topic: string;
-  received: number;
-  accepted: number;
-  rejected: Rejection[];
-}
-
 export interface HandleResult {
   accepted: number;
   rejected: Rejection[];
@@ -70,8 +65,18 @@ export interface IngestWorker {
    * beforeAck hook so that the PUBACK follows the spool append.
    */
   start(opts?: { subscribe?: boolean }): Promise<void>;
-  /** Handle one MQTT message (exposed for tests and the in-process path). */
+  /**
+   * Handle one MQTT message (exposed for tests). Never throws: an exception in decoding or
+   * validation becomes a coded rejection (HW_ERR_INGEST_INTERNAL) of the reading, or of the
+   * whole message, on the gateway's err topic, and is logged and counted.
+   */
   handle(topic: string, payload: Buffer): HandleResult;
+  /**
+   * The broker-side hook (the all-in-one's beforeAck, and the bus subscription): settles
+   * when the PUBACK may go. Should handle() ever throw regardless, the promise rejects, so
+   * the message is not acknowledged as if it had been taken.
+   */
+  receive(topic: string, payload: Buffer): Promise<void> | undefined;
   /** Store everything accepted so far; resolves when it is stored (or rejects if the store is down). */
   flush(): Promise<void>;
   /** Graceful stop: ships what it can within `timeoutMs` (default 10 s); the spool keeps the rest. */
@@ -339,28 +344,86 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     else schedule();
   }
 
+  /** An exception ingest did not expect: a defect, so it is logged with its stack and counted. */
+  const unexpected = (stage: 'decode' | 'validate' | 'message' | 'report' | 'hook', err: unknown, topic: string, index?: number) => {
+    m.ingestUnexpected.inc({ stage });
+    log.error({ err, stage, topic, index }, 'unexpected error in ingest');
+  };
+  const errorName = (err: unknown) => (err instanceof Error ? err.name : 'a non-Error value');
+
+  /** Rejections go to the rules engine, the metrics, the log and the gateway's err topic; a failure here never undoes an acceptance. */
+  const report = (topic: string, t: { enterpriseId: string; gatewayId: string }, received: number, accepted: number, rejected: Rejection[]) => {
+    try {
+      for (const r of rejected) m.ingestRejected.inc({ code: r.code });
+      logRejections(`${t.enterpriseId}/${t.gatewayId}`, rejected);
+      deps.bus.publish(topics.err(t.enterpriseId, t.gatewayId), errMessage(topic, received, accepted, rejected)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish err'));
+    } catch (err) {
+      unexpected('report', err, topic);
+    }
+    try {
+      deps.onRejected?.(rejected, now());
+    } catch (err) {
+      log.error({ err }, 'a listener failed on rejected readings');
+    }
+  };
+
+  /** decode → validate; a reading whose check throws is rejected alone, the rest go on. */
+  const check = (topic: string, t: { enterpriseId: string; gatewayId: string }, payload: Buffer) => {
+    const rejected: Rejection[] = [];
+    const accepted: Reading[] = [];
+    let decoded;
+    try {
+      decoded = decodePayload(payload, { maxBytes: config.maxPayloadBytes, maxReadings: config.maxReadingsPerMessage }, now());
+    } catch (err) {
+      unexpected('decode', err, topic);
+      rejected.push(reject('HW_ERR_INGEST_INTERNAL', `the message could not be decoded (${errorName(err)}); nothing of it is stored`));
+      return { received: 0, accepted, rejected };
+    }
+    if (!decoded.ok) {
+      rejected.push(decoded.rejection);
+      return { received: 0, accepted, rejected };
+    }
+    const raws = decoded.readings;
+    m.ingestReceived.inc(raws.length);
+    const ctx = {
+      registry: deps.registry.current, catalogue: deps.catalogue, enterpriseId: t.enterpriseId, gatewayId: t.gatewayId,
+      nowMs: now(), maxFutureSkewMs: config.maxFutureSkewMs, maxAgeMs: config.maxAgeMs,
+    };
+    // One try per message, not per reading: the loop resumes after a reading that threw.
+    let i = 0;
+    while (i < raws.length) {
+      try {
+        for (; i < raws.length; i++) {
+          const r = validateReading(raws[i]!, i, ctx);
+          if (isRejection(r)) rejected.push(r);
+          else if (recent.seen(r.sensorId, r.ts)) rejected.push(reject('HW_ERR_DUPLICATE', `${r.sensorId} at ${r.ts}`, { index: i, sensor: r.sensorId }));
+          else accepted.push(r);
+        }
+      } catch (err) {
+        unexpected('validate', err, topic, i);
+        rejected.push(reject('HW_ERR_INGEST_INTERNAL', `reading ${i} could not be checked (${errorName(err)}); it is not stored`, { index: i }));
+        i++;
+      }
+    }
+    return { received: raws.length, accepted, rejected };
+  };
+
   function handle(topic: string, payload: Buffer): HandleResult {
     const t = parseGatewayTopic(topic);
     if (!t || t.channel !== 'up') return { accepted: 0, rejected: [], spooled: undefined };
     if (config.owns && !config.owns(t.enterpriseId)) return { accepted: 0, rejected: [], spooled: undefined };
-    const decoded = decodePayload(payload, { maxBytes: config.maxPayloadBytes, maxReadings: config.maxReadingsPerMessage }, now());
-    const rejected: Rejection[] = [];
-    const accepted: Reading[] = [];
-    if (!decoded.ok) {
-      rejected.push(decoded.rejection);
-    } else {
-      m.ingestReceived.inc(decoded.readings.length);
-      const ctx = {
-        registry: deps.registry.current, catalogue: deps.catalogue, enterpriseId: t.enterpriseId, gatewayId: t.gatewayId,
-        nowMs: now(), maxFutureSkewMs: config.maxFutureSkewMs, maxAgeMs: config.maxAgeMs,
-      };
-      for (let i = 0; i < decoded.readings.length; i++) {
-        const r = validateReading(decoded.readings[i]!, i, ctx);
-        if (isRejection(r)) rejected.push(r);
-        else if (recent.seen(r.sensorId, r.ts)) rejected.push(reject('HW_ERR_DUPLICATE', `${r.sensorId} at ${r.ts}`, { index: i, sensor: r.sensorId }));
-        else accepted.push(r);
-      }
+    let checked: ReturnType<typeof check>;
+    try {
+      checked = check(topic, t, payload);
+    } catch (err) {
+      // Nothing of the message was taken: say so on err. The message is still acknowledged:
+      // the same payload would fail the same way, and holding it would stall the gateway.
+      unexpected('message', err, topic);
+      const rejected = [reject('HW_ERR_INGEST_INTERNAL', `the message could not be handled (${errorName(err)}); nothing of it is stored`)];
+      report(topic, t, 0, 0, rejected);
+      return { accepted: 0, rejected, spooled: undefined };
     }
+    const { accepted, rejected } = checked;
     let spooled: Promise<void> | undefined;
     if (accepted.length) {
       const wait = mustWait();
@@ -382,18 +445,24 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
         }
       }
     }
-    if (rejected.length) {
-      for (const r of rejected) m.ingestRejected.inc({ code: r.code });
-      deps.onRejected?.(rejected, now());
-      const msg: ErrMessage = { topic, received: decoded.ok ? decoded.readings.length : 0, accepted: accepted.length, rejected };
-      deps.bus.publish(topics.err(t.enterpriseId, t.gatewayId), JSON.stringify(msg)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish err'));
-      logRejections(`${t.enterpriseId}/${t.gatewayId}`, rejected);
-    }
+    if (rejected.length) report(topic, t, checked.received, accepted.length, rejected);
     return { accepted: accepted.length, rejected, spooled };
+  }
+
+  function receive(topic: string, payload: Buffer): Promise<void> | undefined {
+    try {
+      return handle(topic, payload).spooled;
+    } catch (err) {
+      unexpected('hook', err, topic);
+      const p = Promise.reject(err as Error);
+      p.catch(() => {});
+      return p;
+    }
   }
 
   return {
     handle,
+    receive,
     flush: async () => {
       while (shipping) await shipping.catch(() => {});
       await ship();
@@ -403,15 +472,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
     async start({ subscribe = true } = {}) {
       if (behind) schedule(0);
       if (!subscribe) return;
-      await deps.bus.subscribe(topics.allUp, (topic, payload) => {
-        try {
-          return handle(topic, payload).spooled;
-        } catch (err) {
-          // A decoder bug must never take the worker down.
-          log.error({ err, topic }, 'ingest failed on a message');
-          return undefined;
-        }
-      });
+      await deps.bus.subscribe(topics.allUp, receive);
     },
     /** Graceful stop: store what is in memory if the store answers; the spool keeps the rest. */
     async stop(timeoutMs = 10_000) {

@@ -5,6 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { createBroker, type Broker } from '../../broker/src/broker.ts';
 import { createAedesBus } from '../../core/src/bus.ts';
 import { silentLogger } from '../../core/src/logger.ts';
+import { ERRORS, REASON_MAX_CHARS, type Rejection } from '../../core/src/errors.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
 import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
@@ -13,6 +14,8 @@ import { connectGateway } from '../../test/clients.ts';
 import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
 import { decodePayload } from '../src/decode.ts';
+import { isRejection, validateReading } from '../src/validate.ts';
+import { ERR_MESSAGE_MAX_BYTES, errMessage } from '../src/err-message.ts';
 import { createIngestWorker, type ErrMessage, type IngestWorker } from '../src/ingest-worker.ts';
 
 const E = 'cement-liguo';
@@ -70,6 +73,7 @@ describe('ingest: bad payloads over real MQTT', () => {
   let gw: MqttClient;
   const dir = tempDir();
   const errs: ErrMessage[] = [];
+  const metrics = createMetrics();
 
   beforeAll(async () => {
     const { registry, catalogue } = demo();
@@ -78,7 +82,7 @@ describe('ingest: bad payloads over real MQTT', () => {
     await broker.start();
     store = createSqliteStore(dir, logger);
     await store.start();
-    worker = createIngestWorker({ registry, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics: createMetrics() }, {
+    worker = createIngestWorker({ registry, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics }, {
       batchMaxReadings: 100, flushIntervalMs: 10, maxReadingsPerMessage: 10, maxPayloadBytes: 4096, maxFutureSkewMs: 60_000, maxAgeMs: 7 * 24 * 3600_000,
       memoryMaxReadings: 1000, writeConcurrency: 2, spool: { dir: `${dir}/spool`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 100, fsyncIntervalMs: 50 },
     });
@@ -115,18 +119,67 @@ describe('ingest: bad payloads over real MQTT', () => {
     expect(await store.countReadings({ sensorId: NOISE, from: now + 100, to: now + 100 })).toBe(1);
   });
 
-  it('never throws on arbitrary payloads (fuzz of the decoder and validator)', () => {
-    const { registry } = demo();
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array().map((a) => Buffer.from(a).toString('latin1')), fc.record({ ts: fc.anything(), readings: fc.array(fc.dictionary(fc.constantFrom('sensor', 'value', 'unit', 'ts'), fc.anything())) }).map((o) => JSON.stringify(o) ?? '')), (text) => {
-        const decoded = decodePayload(Buffer.from(text), { maxBytes: 1 << 16, maxReadings: 1000 });
-        if (decoded.ok) for (const r of decoded.readings) expect(typeof r).toBe('object');
-        else expect(decoded.rejection.code).toMatch(/^HW_ERR_/);
-        const res = worker.handle(`hw/v1/${E}/gw1/up`, Buffer.from(text));
-        expect(res.accepted + res.rejected.length).toBeGreaterThanOrEqual(0);
-        void registry;
-      }),
-      { numRuns: 500 },
+  it('never throws on arbitrary payloads, and no payload reaches an unexpected exception (fuzz of the decoder and validator)', async () => {
+    const label = fc.oneof(
+      fc.constantFrom('bn', 'bt', 'bu', 'bv', 'bs', 'bver', 'n', 'u', 'v', 'vs', 'vb', 'vd', 's', 't', 'ut', 'sensor', 'value', 'unit', 'ts'),
+      fc.string({ maxLength: 8 }).map((k) => `${k}_`), // RFC 8428 §4.4 must-understand labels
+      fc.string({ maxLength: 8 }),
     );
+    const DEEP = '\u0000deep';
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const json = (o: unknown) => (JSON.stringify(o) ?? '').replaceAll(JSON.stringify(DEEP), deep);
+    // Values of every hostile shape: wrong types, deep nesting, long strings, numbers beyond a Date's range.
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.constantFrom(9e15, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e308, -0, 2 ** 28, now, now / 1000, 'cement-liguo.', 'cement-liguo.noise-1', 'noise-1', 'dB(A)', 'mg/m3', ['ppb']),
+      fc.constant(DEEP), // replaced after JSON.stringify by an array nested 20,000 deep (it overflows JSON.stringify)
+      fc.integer({ min: 100, max: 5000 }).map((n) => 'x'.repeat(n)),
+    );
+    const record = fc.dictionary(label, hostile, { maxKeys: 8 });
+    // Near-valid readings and SenML records: every field but one is usually right, so the
+    // hostile one reaches the deep checks (a reading that is wrong everywhere stops at the first).
+    const maybe = <T>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight: 3 }, { arbitrary: hostile, weight: 1 });
+    const nearReading = fc.record({
+      sensor: maybe(fc.constantFrom(NOISE, DUST, SO2)), value: maybe(fc.double({ min: 0, max: 100 })),
+      unit: maybe(fc.constantFrom('dB(A)', 'mg/m3', 'ppm', 'ppb', 'ug/m3')), ts: maybe(fc.integer({ min: now - 1000, max: now + 1000 })),
+    }, { requiredKeys: ['sensor', 'value'] });
+    const nearRecord = fc.tuple(
+      fc.record({ bn: maybe(fc.constant(`${E}.`)), bt: maybe(fc.constant(now / 1000)), bu: maybe(fc.constantFrom('mg/m3', 'dB(A)')), bv: maybe(fc.double({ min: 0, max: 1 })) }, { requiredKeys: [] }),
+      fc.record({ n: maybe(fc.constantFrom('noise-1', 'dust-resp-1', 'so2-1')), v: maybe(fc.double({ min: 0, max: 100 })), u: maybe(fc.constantFrom('mg/m3', 'dB(A)', 'ppb')), t: maybe(fc.double({ min: -10, max: 10, noNaN: true })), s: hostile }, { requiredKeys: ['n'] }),
+      fc.option(fc.tuple(fc.string({ maxLength: 6 }).map((k) => `${k}_`), hostile), { freq: 5 }),
+    ).map(([base, rec, mu]) => ({ ...base, ...rec, ...(mu ? { [mu[0]]: mu[1] } : {}) }));
+    const payloads = fc.oneof(
+      fc.string(), fc.json(), fc.uint8Array().map((a) => Buffer.from(a).toString('latin1')),
+      fc.record({ ts: hostile, readings: fc.array(record, { maxLength: 30 }) }).map(json),
+      fc.array(record, { maxLength: 30 }).map(json), // SenML packs
+      fc.record({ ts: maybe(fc.constant(now)), readings: fc.array(nearReading, { minLength: 1, maxLength: 10 }) }).map(json),
+      fc.array(nearRecord, { minLength: 1, maxLength: 10 }).map(json),
+    );
+    const { registry, catalogue } = demo();
+    const ctx = { registry: registry.current, catalogue, enterpriseId: E, gatewayId: 'gw1', nowMs: now, maxFutureSkewMs: 60_000, maxAgeMs: 7 * 24 * 3600_000 };
+    const bounded = (r: Rejection) => {
+      expect(r.code in ERRORS).toBe(true);
+      expect(r.message.length).toBeLessThanOrEqual(REASON_MAX_CHARS);
+    };
+    const unexpected = async () => (await metrics.ingestUnexpected.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await unexpected();
+    fc.assert(
+      fc.property(payloads, (text) => {
+        const decoded = decodePayload(Buffer.from(text), { maxBytes: 1 << 16, maxReadings: 1000 });
+        // The decoder and validator directly, at sizes past this worker's 4 KB payload limit…
+        if (decoded.ok) {
+          decoded.readings.forEach((raw, i) => {
+            const r = validateReading(raw, i, ctx);
+            if (isRejection(r)) bounded(r);
+          });
+        } else bounded(decoded.rejection);
+        // …and the worker, whose every exception would be counted as unexpected.
+        const res = worker.handle(`hw/v1/${E}/gw1/up`, Buffer.from(text));
+        res.rejected.forEach(bounded);
+        expect(Buffer.byteLength(errMessage(`hw/v1/${E}/gw1/up`, 1000, res.accepted, res.rejected))).toBeLessThanOrEqual(ERR_MESSAGE_MAX_BYTES);
+      }),
+      { numRuns: 600 },
+    );
+    expect(await unexpected()).toBe(before);
   });
 });
