@@ -1,7 +1,8 @@
 import type { Agent, AgentLimits, Catalogue, LimitValue, NoiseRule } from '../core/src/agents.ts';
 import { PROFILE_ALIASES } from '../core/src/agents.ts';
 import { gradeChemical, gradeDust, gradeNoise, WD, type GradingEdition } from '../rules/src/grading.ts';
-import { coverage, doseToTwa, lex8h, noiseDose, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
+import { coverage, lex8h, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
+import { DEFAULT_NOISE_RULE, dosePct, doseToTwa, noiseThresholds, roundDb } from '../rules/src/noise-dose.ts';
 
 /**
  * `hazardwatch exposure --profile <name> (--agent <key> | --pc-twa N [--pc-stel N] [--mac N] --unit U)
@@ -114,14 +115,14 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
   };
   const reasons: string[] = [];
   if (isNoise) {
-    const rule: NoiseRule = profile.noise ?? { criterionDb: 85, exchangeRateDb: 3, source: 'GBZ 2.2-2007', status: 'M' };
-    const dose = noiseDose(segs, rule);
+    const rule: NoiseRule = profile.noise ?? DEFAULT_NOISE_RULE;
+    const dose = dosePct(segs, rule);
     const equalEnergy = lex8h(segs);
-    // The profile's 8-h level: equal energy for a 3-dB rule (GBZ, NIOSH); OSHA's 5-dB TWA otherwise.
-    const level = rule.exchangeRateDb === 3 && rule.thresholdDb === undefined ? equalEnergy : doseToTwa(dose, rule);
-    const limit = limits.lex8h?.value ?? rule.criterionDb;
-    Object.assign(out, { twa8h: null, stel15max: null, peak: peak(segs), lex8h: level, lexEqualEnergy: equalEnergy, dosePercent: dose, noiseRule: rule });
-    if (level > limit) reasons.push(`LEX,8h ${level.toFixed(1)} dB(A) > ${limit}`);
+    // The profile's 8-h level from its dose (noise-dose.ts, shared with the live engine).
+    const level = doseToTwa(dose, rule);
+    const { limitDb: limit, actionDb } = noiseThresholds(rule, limits);
+    Object.assign(out, { twa8h: null, stel15max: null, peak: peak(segs), lex8h: level, lexEqualEnergy: equalEnergy, dosePercent: dose, actionLevel: actionDb, noiseRule: rule });
+    if (roundDb(level) > limit) reasons.push(`LEX,8h ${level.toFixed(1)} dB(A) > ${limit}`);
     if (limits.mac && peak(segs) > limits.mac.value) reasons.push(`a level of ${peak(segs)} dB(A) > ${limits.mac.value}`);
     const g = gradeNoise(equalEnergy);
     out.grade = g;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { HwError } from '../../core/src/errors.ts';
 import type { Catalogue } from '../../core/src/agents.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
@@ -9,11 +9,30 @@ import type { AlertView } from './alert-view.ts';
 import { passRates } from '../../rules/src/kpi.ts';
 import type { Grade, GradeResult } from '../../rules/src/grading.ts';
 
+/**
+ * Live exposure of a monitoring point (the rules engine's SensorExposure). For noise, `lex8h`
+ * is the profile's 8-h level (GBZ LEX,8h; OSHA/NIOSH TWA from the dose) and `dosePct` the dose.
+ */
+export const LiveExposureSchema = Type.Object({
+  sensorId: Type.String(),
+  twa8h: Type.Number({ description: 'C_TWA of the last 8 h in the agent unit (noise: the dose fraction D/100)' }),
+  coverage8h: Type.Number({ description: 'share of the last 8 h with readings, 0–1' }),
+  stel15: Type.Number({ description: 'C_STE of the last 15 min' }),
+  coverage15: Type.Number(),
+  max15: Type.Number(),
+  last: Type.Number(),
+  lastTs: Type.Number(),
+  lex8h: Type.Optional(Type.Number({ description: 'noise: the profile\'s 8-h level, dB(A)' })),
+  dosePct: Type.Optional(Type.Number({ description: 'noise: daily dose % under the profile\'s rule (OSHA 1910.95 App. A; NIOSH; GBZ equal energy)' })),
+  shift: Type.Optional(Type.Object({ name: Type.String(), startMs: Type.Number(), endMs: Type.Number(), twa: Type.Number({ description: 'the shift so far: C_TWA (ΣCiTi / 8 h), for noise its 8-h level in dB(A)' }) })),
+}, { additionalProperties: true });
+export type LiveExposure = Static<typeof LiveExposureSchema>;
+
 /** What the rules engine can tell the API about live exposure (absent when it runs elsewhere). */
 export interface Insights {
   grade(sensorId: string): GradeResult | undefined;
   enterpriseGrade(enterpriseId: string): Grade | undefined;
-  exposure(sensorId: string): { twa8h: number; stel15: number; coverage8h: number; lex8h?: number } | undefined;
+  exposure(sensorId: string): LiveExposure | undefined;
 }
 
 export interface MonitoringDeps {
@@ -86,7 +105,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
     return { sensorId: s.id, unit: s.agentDef.unit, fn: q.fn, intervalMs: q.intervalMs, points: await deps.store.aggregateReadings({ sensorId: s.id, from: q.from, to: q.to, intervalMs: q.intervalMs, fn: q.fn }) };
   });
 
-  api.get('/api/sensors/:id/exposure', { schema: { querystring: Range, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, coverage)' } }, async (req) => {
+  api.get('/api/sensors/:id/exposure', { schema: { querystring: Range, tags: ['sensors'], summary: 'Exposure metrics now and their per-minute history (TWA, STEL, LEX,8h, noise dose %, coverage)', response: { 200: Type.Object({ sensorId: Type.String(), current: Type.Union([LiveExposureSchema, Type.Null()]), history: Type.Array(Type.Object({}, { additionalProperties: true })) }) } } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from?: number; to?: number };
     const to = q.to ?? deps.now();

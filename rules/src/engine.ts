@@ -13,6 +13,7 @@ import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
 import { currentShift } from '../../core/src/shifts.ts';
 import { gradeChemical, gradeDust, gradeNoise, worstGrade, WD, type Grade, type GradeResult, type GradingEdition } from './grading.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
+import { assessDose, DEFAULT_NOISE_RULE, doseRate } from './noise-dose.ts';
 
 export interface RulesConfig {
   /** Hysteresis hold before an alert clears, ms. */
@@ -43,8 +44,14 @@ export interface RulesDeps {
 /** What the engine knows of one sensor now. */
 export interface SensorExposure extends WindowMetrics {
   sensorId: string;
-  /** LEX,8h in dB(A) for noise (equal energy); undefined otherwise. */
+  /**
+   * Noise: the profile's 8-h level in dB(A) from its dose (GBZ LEX,8h equal energy; OSHA /
+   * NIOSH TWA from the dose, noise-dose.ts); undefined otherwise. For noise `twa8h` is the dose
+   * fraction D/100 of the last 8 h and `stel15`, `max15`, `last` are dose rates, not levels.
+   */
   lex8h?: number;
+  /** Noise: dose % of the last 8 h under the profile's rule (OSHA 1910.95 App. A D). */
+  dosePct?: number;
   shift?: { name: string; startMs: number; endMs: number; twa: number };
 }
 
@@ -125,8 +132,10 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     if (!st) states.set(s.id, (st = { window: new ExposureWindow(Math.max((config.maxHoldIntervals ?? 3) * s.intervalS * 1000, config.minHoldMs ?? 60_000)), recent: [] }));
     return st;
   };
-  // Noise is averaged as energy (10^(L/10)), GBZ 2.2-2007 / ISO 9612 equal-energy rule.
-  const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? 10 ** (v / 10) : v);
+  // Noise goes into the window as its dose rate under the profile's rule (noise-dose.ts): equal
+  // energy for GBZ 2.2-2007, OSHA's 5-dB rule with its 80-dB threshold, NIOSH's 3-dB rule.
+  const noiseRuleOf = (s: SensorEntry) => deps.catalogue.profiles.get(s.profileId)?.noise ?? DEFAULT_NOISE_RULE;
+  const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? doseRate(v, noiseRuleOf(s)) : v);
 
   const base = (s: SensorEntry) => ({ sensorId: s.id, enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: s.townshipId });
   const apply = (s: SensorEntry, rule: string, level: AlertLevel | 'hold' | undefined, reason?: AlertReason) => {
@@ -156,7 +165,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
 
     const limits = deps.catalogue.limits(s.profileId, s.agent);
     const m = st.window.metrics(r.ts);
-    for (const v of evaluate(s.agentDef, limits, m, r.valueStd)) {
+    for (const v of evaluate(s.agentDef, limits, m, r.valueStd, noiseRuleOf(s))) {
       if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
       apply(s, v.rule, v.level, v.reason);
     }
@@ -282,8 +291,15 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       const shift = shiftOf(s, t);
       const noise = s.agentDef.kind === 'noise';
       const out: SensorExposure = { sensorId, ...m };
-      if (noise) out.lex8h = 10 * Math.log10(Math.max(m.twa8h, 1e-12));
-      if (shift) out.shift = { ...shift, twa: st.window.dose(shift.startMs, t).dose / (8 * 3600_000) };
+      const shiftMean = shift ? st.window.dose(shift.startMs, t).dose / (8 * 3600_000) : 0;
+      if (noise) {
+        const rule = noiseRuleOf(s);
+        const a = assessDose(m.twa8h, rule);
+        out.lex8h = Math.max(a.twaDb, -120); // no counted dose: −120 dB(A), as 10·lg(1e-12), not −Infinity (JSON, line protocol)
+        out.dosePct = a.dosePct;
+        // The shift's level so far, in dB(A) like lex8h.
+        if (shift) out.shift = { ...shift, twa: Math.max(assessDose(shiftMean, rule).twaDb, -120) };
+      } else if (shift) out.shift = { ...shift, twa: shiftMean };
       return out;
     },
     grade(sensorId) {
