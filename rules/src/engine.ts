@@ -11,7 +11,8 @@ import { forecast } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
 import { currentShift } from '../../core/src/shifts.ts';
-import { gradeChemical, gradeDust, gradeNoise, worstGrade, WD, type Grade, type GradeResult, type GradingEdition } from './grading.ts';
+import { DEFAULT_GRADING_EDITION, worstGrade, type Grade, type GradeResult } from './grading.ts';
+import { gradePoint } from './grade-point.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
 import { assessDose, DEFAULT_NOISE_RULE, doseRate } from './noise-dose.ts';
 
@@ -26,8 +27,6 @@ export interface RulesConfig {
   minHoldMs?: number;
   /** How far back state is rebuilt from the store at start, ms. */
   restoreMs?: number;
-  /** GBZ/T 229 edition for risk grades. */
-  gradingEdition?: GradingEdition;
 }
 
 export interface RulesDeps {
@@ -69,6 +68,8 @@ export interface RulesEngine {
   command(cmd: AlertCommand): AlertEvent | undefined;
   activeAlerts(): Alert[];
   exposure(sensorId: string): SensorExposure | undefined;
+  /** The highest 15-min C_STE and the highest reading of the last 8 h (what grading reads besides C_TWA). */
+  extremes8h(sensorId: string): { stel15max: number; peak: number } | undefined;
   /** GBZ/T 229 grade of a monitoring point from its current 8-h exposure. */
   grade(sensorId: string): GradeResult | undefined;
   /** The enterprise grade: its worst graded monitoring point. */
@@ -302,22 +303,23 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       } else if (shift) out.shift = { ...shift, twa: shiftMean };
       return out;
     },
+    extremes8h(sensorId) {
+      const st = states.get(sensorId);
+      return st && st.window.extremes8h(Math.max(now(), st.window.lastTs));
+    },
     grade(sensorId) {
       const s = deps.registry.current.sensors.get(sensorId);
       const x = this_.exposure(sensorId);
+      const st = states.get(sensorId);
       const limits = s && deps.catalogue.limits(s.profileId, s.agent);
-      if (!s || !x || !limits) return undefined;
-      const edition = config.gradingEdition ?? 'GBZ/T229-2025';
-      const a = s.agentDef;
-      if (a.kind === 'noise') return gradeNoise(x.lex8h ?? 0);
-      if (a.kind === 'dust' && limits.pcTwa) return gradeDust({ twa: x.twa8h, pcTwa: limits.pcTwa.value, freeSilicaPct: a.freeSilicaPct ?? 5, labour: s.labour, edition });
-      if (a.kind === 'gas') {
-        return gradeChemical({
-          ratios: { twa: limits.pcTwa ? x.twa8h / limits.pcTwa.value : undefined, stel: limits.pcStel ? x.stel15 / limits.pcStel.value : undefined, mac: limits.mac ? x.max15 / limits.mac.value : undefined },
-          wd: WD[a.toxicity ?? 'moderate'], labour: s.labour, edition, raiseOne: Boolean(a.carcinogen || a.sensitiser || a.skin),
-        });
-      }
-      return undefined;
+      if (!s || !x || !st || !limits) return undefined;
+      // The same grading as the CLI (grade-point.ts), over the last 8 h: C_TWA, the highest
+      // C_STE and the highest reading (the peak ratio of TWA-only agents), the registry's edition.
+      const ext = this_.extremes8h(sensorId)!;
+      return gradePoint({
+        agent: s.agentDef, limits, labour: s.labour, edition: deps.registry.current.file.grading ?? DEFAULT_GRADING_EDITION,
+        x: { twa8h: x.twa8h, stel15max: ext.stel15max, peak: ext.peak, lex8h: x.lex8h },
+      });
     },
     enterpriseGrade(enterpriseId) {
       const grades: Grade[] = [];
