@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../src/logger.ts';
 import { createInfluxStore } from '../src/store/influx-store.ts';
 import { createSqliteStore } from '../src/store/sqlite-store.ts';
-import type { Store } from '../src/store/store.ts';
+import type { ShiftRecord, Store } from '../src/store/store.ts';
 import type { AlertEvent, Reading } from '../src/types.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 8, 0, 0);
@@ -92,6 +92,18 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(n.map((p) => [p.ts, p.lex8h, p.shiftTwa])).toEqual([[T0, 80, undefined], [T0 + 60_000, 80.8, 1.1e8]]);
       const g = await store.queryExposure({ sensorId: 'g1', from: T0, to: T0 });
       expect(g).toEqual([{ sensorId: 'g1', enterpriseId: 'e1', agent: 'gas.co', ts: T0, twa8h: 12.5, stel15: 20, coverage8h: 1 }]);
+    });
+
+    it('stores shift exposure records per monitoring point, replaces one written again, and reads them back by shift start', async () => {
+      const H = 3600_000;
+      const shift = (startMs: number, cTwa: number, extra: Partial<ShiftRecord> = {}): ShiftRecord => ({ sensorId: 's 1,x', enterpriseId: 'e 1', agent: 'gas.co', shift: '白班 "day"', startMs, endMs: startMs + 8 * H, cTwa, coverage: 0.75, limit: 20, exceeded: cTwa > 20, ...extra });
+      await store.writeShiftRecords([shift(T0, 12.5), shift(T0 + 8 * H, 25)]);
+      await store.writeShiftRecords([shift(T0 + 8 * H, 26)]); // the same shift again: replaced, not doubled
+      await store.writeShiftRecords([{ sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', shift: 'A', startMs: T0, endMs: T0 + 4 * H, cTwa: 1, lex8h: 90, dosePct: 100, coverage: 1, limit: 90, exceeded: false }]);
+      const back = await store.queryShiftRecords({ sensorId: 's 1,x', from: T0, to: T0 + 8 * H });
+      expect(back).toEqual([shift(T0, 12.5), shift(T0 + 8 * H, 26)]);
+      expect(await store.queryShiftRecords({ sensorId: 's 1,x', from: T0 + 1, to: T0 + 8 * H - 1 })).toEqual([]);
+      expect(await store.queryShiftRecords({ sensorId: 'n1', from: T0, to: T0 })).toEqual([{ sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', shift: 'A', startMs: T0, endMs: T0 + 4 * H, cTwa: 1, lex8h: 90, dosePct: 100, coverage: 1, limit: 90, exceeded: false }]);
     });
 
     it('reports health', async () => {

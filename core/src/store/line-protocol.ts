@@ -1,5 +1,5 @@
 import type { AlertEvent, Reading } from '../types.ts';
-import type { ExposurePoint } from './store.ts';
+import type { ExposurePoint, ShiftRecord } from './store.ts';
 
 // InfluxDB line protocol escaping: tag keys/values escape comma, equals and space;
 // string field values escape backslash and double quote.
@@ -66,4 +66,13 @@ export function exposureLine(p: ExposurePoint): string {
   if (p.lex8h !== undefined) fields += `,lex8h=${p.lex8h}`;
   if (p.shiftTwa !== undefined) fields += `,shift_twa=${p.shiftTwa}`;
   return `exposure,agent=${escTag(p.agent)},enterprise=${escTag(p.enterpriseId)},sensor=${escTag(p.sensorId)} ${fields} ${p.ts}`;
+}
+
+/** `shift_exposure,agent,enterprise,sensor shift="..",end_ms=..,c_twa=..,coverage=..,exceeded=..[,lex8h][,dose_pct][,limit] <shift start ms>`. */
+export function shiftRecordLine(r: ShiftRecord): string {
+  let fields = `shift="${escStr(r.shift)}",end_ms=${r.endMs}i,c_twa=${r.cTwa},coverage=${r.coverage},exceeded=${r.exceeded}`;
+  if (r.lex8h !== undefined) fields += `,lex8h=${r.lex8h}`;
+  if (r.dosePct !== undefined) fields += `,dose_pct=${r.dosePct}`;
+  if (r.limit !== undefined) fields += `,limit=${r.limit}`;
+  return `shift_exposure,agent=${escTag(r.agent)},enterprise=${escTag(r.enterpriseId)},sensor=${escTag(r.sensorId)} ${fields} ${r.startMs}`;
 }
