@@ -10,7 +10,9 @@ import { createDeadMan } from './dead-man.ts';
 import { forecast } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
-import { currentShift } from '../../core/src/shifts.ts';
+import { currentShift, type ShiftWindow } from '../../core/src/shifts.ts';
+import type { ShiftRecord } from '../../core/src/store/store.ts';
+import { assessShift } from './shift-record.ts';
 import { DEFAULT_GRADING_EDITION, worstGrade, type Grade, type GradeResult } from './grading.ts';
 import { gradePoint } from './grade-point.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
@@ -85,7 +87,12 @@ interface SensorState {
   window: ExposureWindow;
   /** Recent (ts, value) for the trend, newest last, within the last 10 min. */
   recent: [number, number][];
+  /** The shift this sensor's readings fall in, recorded at its end (shift-record.ts). */
+  shift?: ShiftWindow;
 }
+
+/** Shift records waiting for the store; past this many (a store down for days) the oldest are dropped, counted in the log. */
+const SHIFT_RECORDS_MAX = 100_000;
 
 const TREND_WINDOW_MS = 10 * 60_000;
 const FAULT_LEVEL: AlertLevel = 'yellow';
@@ -99,6 +106,31 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+
+  let unsavedShifts: ShiftRecord[] = [];
+  let savingShifts: Promise<void> = Promise.resolve();
+  const saveShifts = () => {
+    savingShifts = savingShifts.then(async () => {
+      if (unsavedShifts.length === 0) return;
+      const batch = unsavedShifts;
+      unsavedShifts = [];
+      try {
+        await deps.store.writeShiftRecords(batch);
+      } catch (err) {
+        unsavedShifts = batch.concat(unsavedShifts);
+        if (unsavedShifts.length > SHIFT_RECORDS_MAX) {
+          const dropped = unsavedShifts.length - SHIFT_RECORDS_MAX;
+          unsavedShifts = unsavedShifts.slice(dropped);
+          log.error({ dropped }, 'shift records dropped: the store has refused them too long');
+        }
+        log.warn({ err: (err as Error).message, records: batch.length }, 'shift records not stored yet; will retry');
+        setTimeout(saveShifts, 1000).unref();
+      }
+    });
+    return savingShifts;
+  };
+  /** Shifts that began before the readings the engine holds (restore start) are not recorded: their exposure would be partial. */
+  let trackShiftsFrom = -Infinity;
 
   const save = () => {
     saving = saving.then(async () => {
@@ -150,10 +182,32 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     return e && e.shifts.length ? currentShift(e.shifts, e.timezone, at) : undefined;
   };
 
+  /**
+   * A shift ended: store its C_TWA (noise: dose and 8-h level) as an exposure record, and
+   * raise `shift-twa` (orange) when it exceeds the limit; a compliant shift clears it. Called
+   * before the first reading past the end enters the window (which would overwrite the
+   * ring's oldest minute), or by the tick once the end has passed by the hold time.
+   */
+  function closeShift(s: SensorEntry, st: SensorState, live: boolean) {
+    const shift = st.shift!;
+    st.shift = undefined;
+    const { record, reason } = assessShift({ sensor: s, window: st.window, shift, limits: deps.catalogue.limits(s.profileId, s.agent), noiseRule: noiseRuleOf(s) });
+    unsavedShifts.push(record);
+    void saveShifts();
+    if (!live || !reason) return;
+    if (record.exceeded) apply(s, 'shift-twa', 'orange', reason);
+    else if (alerts.isActive(s.id, 'shift-twa')) alerts.clearNow(s.id, 'shift-twa', now());
+  }
+
   function ingestOne(s: SensorEntry, r: Pick<Reading, 'ts' | 'valueStd' | 'clamped'>, evaluateNow: boolean) {
     deadMan.seen(s.id, r.ts);
     const st = stateOf(s);
+    if (st.shift && r.ts >= st.shift.endMs && r.ts > st.window.lastTs) closeShift(s, st, evaluateNow);
     if (!st.window.add(r.ts, toWindow(s, r.valueStd))) return; // out of order: counted, not windowed
+    if (!st.shift) {
+      const sh = shiftOf(s, r.ts);
+      if (sh && sh.startMs >= trackShiftsFrom) st.shift = sh;
+    }
     // The trend feeds the gas and dust forecasts below; noise and radon have none.
     if (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') {
       st.recent.push([r.ts, r.valueStd]);
@@ -216,6 +270,13 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     const t = now();
     snapshot(t);
     const sensors = deps.registry.current.sensors;
+    // Shifts whose end has passed with no later reading (a reading in flight may hold up to maxHoldMs).
+    for (const [id, st] of states) {
+      if (!st.shift || t < st.shift.endMs + st.window.maxHoldMs) continue;
+      const s = sensors.get(id);
+      if (s) closeShift(s, st, true);
+      else st.shift = undefined;
+    }
     const { silent, alive } = deadMan.check(sensors.values(), t);
     for (const q of silent) {
       const s = sensors.get(q.sensorId)!;
@@ -235,6 +296,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       alerts.restore(events);
       // Rebuild the exposure windows from stored readings, so a restart mid-shift changes no TWA.
       const from = t - (config.restoreMs ?? 12 * 3600_000);
+      trackShiftsFrom = from;
       let restored = 0;
       for (const s of deps.registry.current.sensors.values()) {
         const rs = await deps.store.queryReadings({ sensorId: s.id, from, to: t });
@@ -331,10 +393,14 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       return grades.length ? worstGrade(grades) : undefined;
     },
     tick,
-    flush: () => save(),
+    flush: async () => {
+      await save();
+      await saveShifts();
+    },
     async stop() {
       if (timer) clearInterval(timer);
       await save();
+      await saveShifts();
     },
   };
   return this_;

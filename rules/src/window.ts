@@ -65,7 +65,7 @@ export class ExposureWindow {
   private doseSum = 0;
   private doseCov = 0;
 
-  constructor(private readonly maxHoldMs: number) {}
+  constructor(readonly maxHoldMs: number) {}
 
   private idx(minute: number): number {
     return ((minute % BUCKETS) + BUCKETS) % BUCKETS;
