@@ -13,6 +13,8 @@ import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
 import { currentShift, type ShiftWindow } from '../../core/src/shifts.ts';
 import type { ShiftRecord } from '../../core/src/store/store.ts';
 import { assessShift } from './shift-record.ts';
+import { EXCURSION_FACTOR, EXCURSION_GAP_MS, EXCURSION_MAX_MS, EXCURSIONS_MAX, PeakExcursionTracker, type ExcursionViolation } from './peak-excursions.ts';
+import { tzOffsetMs } from '../../core/src/shifts.ts';
 import { DEFAULT_GRADING_EDITION, worstGrade, type Grade, type GradeResult } from './grading.ts';
 import { gradePoint } from './grade-point.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
@@ -89,6 +91,8 @@ interface SensorState {
   recent: [number, number][];
   /** The shift this sensor's readings fall in, recorded at its end (shift-record.ts). */
   shift?: ShiftWindow;
+  /** GBZ 2.1 peak excursions of a TWA-only agent (peak-excursions.ts). */
+  excursions?: PeakExcursionTracker;
 }
 
 /** Shift records waiting for the store; past this many (a store down for days) the oldest are dropped, counted in the log. */
@@ -208,6 +212,13 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       const sh = shiftOf(s, r.ts);
       if (sh && sh.startMs >= trackShiftsFrom) st.shift = sh;
     }
+    const limits = deps.catalogue.limits(s.profileId, s.agent);
+    const pcTwaOnly = (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') && limits?.pcTwa && !limits.pcStel && !limits.mac ? limits.pcTwa : undefined;
+    let excursion: ExcursionViolation | undefined;
+    if (pcTwaOnly) {
+      st.excursions ??= new PeakExcursionTracker(st.window.maxHoldMs);
+      excursion = st.excursions.reading(r.ts, r.valueStd, pcTwaOnly.value, periodStart(s, r.ts));
+    }
     // The trend feeds the gas and dust forecasts below; noise and radon have none.
     if (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') {
       st.recent.push([r.ts, r.valueStd]);
@@ -218,11 +229,14 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     }
     if (!evaluateNow) return;
 
-    const limits = deps.catalogue.limits(s.profileId, s.agent);
     const m = st.window.metrics(r.ts);
     for (const v of evaluate(s.agentDef, limits, m, r.valueStd, noiseRuleOf(s))) {
       if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
       apply(s, v.rule, v.level, v.reason);
+    }
+    if (pcTwaOnly) {
+      if (excursion) apply(s, 'excursion', 'orange', excursionReason(excursion, pcTwaOnly.value, pcTwaOnly.source, s.agentDef.unit));
+      else apply(s, 'excursion', undefined);
     }
     if (limits && (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust')) {
       const shift = shiftOf(s, r.ts);
@@ -239,6 +253,25 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     for (const f of active) apply(s, `fault-${f}`, FAULT_LEVEL, faultReason(f, s, r.valueStd));
     for (const f of ended) if (alerts.isActive(s.id, `fault-${f}`)) apply(s, `fault-${f}`, undefined);
   }
+
+  /** The counting period of peak excursions: the shift the reading falls in, else its local day. */
+  const periodStart = (s: SensorEntry, ts: number) => {
+    const shift = shiftOf(s, ts);
+    if (shift) return shift.startMs;
+    const tz = deps.registry.current.enterprises.get(s.enterpriseId)?.timezone ?? 'Asia/Shanghai';
+    const offset = tzOffsetMs(tz, ts);
+    return Math.floor((ts + offset) / 86_400_000) * 86_400_000 - offset;
+  };
+
+  const excursionReason = (v: ExcursionViolation, pcTwa: number, src: string, unit: string): AlertReason => {
+    const source = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${src}`;
+    const above = `above ${EXCURSION_FACTOR} × PC-TWA (${EXCURSION_FACTOR * pcTwa} ${unit})`;
+    switch (v.kind) {
+      case 'duration': return { metric: `an excursion ${above} lasting, min`, value: Math.round(v.valueMin * 10) / 10, limit: EXCURSION_MAX_MS / 60_000, unit: 'min', source };
+      case 'count': return { metric: `excursions ${above} in the shift`, value: v.count, limit: EXCURSIONS_MAX, unit: 'excursions', source };
+      case 'gap': return { metric: `time between excursions ${above} (at least 1 h)`, value: Math.round(v.gapMin * 10) / 10, limit: EXCURSION_GAP_MS / 60_000, unit: 'min', source };
+    }
+  };
 
   const faultReason = (f: FaultKind, s: SensorEntry, value: number): AlertReason => ({
     metric: `sensor fault: ${f}`, value, limit: f === 'flatline' ? 30 : 10, unit: s.agentDef.unit,

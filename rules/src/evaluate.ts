@@ -11,7 +11,8 @@ import type { WindowMetrics } from './window.ts';
  *               GBZ 188 / EU 2003/10/EC; OSHA 85 dB(A) TWA = 50 % dose; else 50 % dose);
  * - orange (橙) above the OEL: C_TWA > PC-TWA, C_STE > PC-STEL, the profile's 8-h noise level
  *               above its limit (GBZ 2.2-2007 LEX,8h 85; OSHA TWA 90 = 100 % dose, noise-dose.ts),
- *               radon mean above the reference level;
+ *               radon mean above the reference level; for TWA-only agents the peak-excursion
+ *               rule broken (engine.ts with peak-excursions.ts);
  * - red    (红) above the MAC, or above 5 × PC-TWA for TWA-only agents, dusts included
  *               (GBZ 2.1-2019 peak excursion, never > 5 × PC-TWA), or noise above 115 dB(A)
  *               (GBZ/T 189.8-2007 Annex B).
@@ -79,7 +80,8 @@ function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): Ru
     if (!limits.pcStel && !limits.mac) {
       const pe = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${t.source}`;
       out.push(def('peak', 'reading', [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }]));
-      out.push(def('excursion', 'stel15', [{ at: 3 * t.value, level: 'orange', limit: 3 * t.value, metric: '15-min mean (3 × PC-TWA)', source: pe, strict: true }]));
+      // The 3 × PC-TWA excursions (≤ 15 min, ≤ 4 a shift, ≥ 1 h apart) are the engine's
+      // `excursion` rule, tracked over time in peak-excursions.ts.
     }
   }
   if (limits.pcStel) {
