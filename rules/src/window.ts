@@ -32,6 +32,8 @@ export interface WindowMetrics {
 
 const N8 = EIGHT_H_MS / BUCKET_MS; // 480
 const N15 = FIFTEEN_MIN_MS / BUCKET_MS; // 15
+/** extremes8h's per-minute doses: one buffer for all windows (calls never interleave), no allocation per grade. */
+const SCRATCH = new Float64Array(N8 + 1);
 
 export class ExposureWindow {
   /** Σ value·ms per minute bucket. */
@@ -216,7 +218,7 @@ export class ExposureWindow {
     const nowMinute = Math.floor(now / BUCKET_MS);
     const first = nowMinute - N8;
     const n = N8 + 1;
-    const dose = new Float64Array(n);
+    const dose = SCRATCH.fill(0);
     let peak = 0;
     for (let k = 0; k < n; k++) {
       const m = first + k;
