@@ -135,6 +135,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   };
   /** Shifts that began before the readings the engine holds (restore start) are not recorded: their exposure would be partial. */
   let trackShiftsFrom = -Infinity;
+  let startedAt = -Infinity;
 
   const save = () => {
     saving = saving.then(async () => {
@@ -198,7 +199,8 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     const { record, reason } = assessShift({ sensor: s, window: st.window, shift, limits: deps.catalogue.limits(s.profileId, s.agent), noiseRule: noiseRuleOf(s) });
     unsavedShifts.push(record);
     void saveShifts();
-    if (!live || !reason) return;
+    // A shift that ended before this engine started was alerted on by the run before (its record is rewritten, identically).
+    if (!live || !reason || shift.endMs <= startedAt) return;
     if (record.exceeded) apply(s, 'shift-twa', 'orange', reason);
     else if (alerts.isActive(s.id, 'shift-twa')) alerts.clearNow(s.id, 'shift-twa', now());
   }
@@ -330,6 +332,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       // Rebuild the exposure windows from stored readings, so a restart mid-shift changes no TWA.
       const from = t - (config.restoreMs ?? 12 * 3600_000);
       trackShiftsFrom = from;
+      startedAt = t;
       let restored = 0;
       for (const s of deps.registry.current.sensors.values()) {
         const rs = await deps.store.queryReadings({ sensorId: s.id, from, to: t });

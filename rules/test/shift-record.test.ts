@@ -89,6 +89,28 @@ describe('shift exposure records and the shift-twa alert', () => {
     expect(shiftEvents()).toEqual([['raised', 'orange']]);
   });
 
+  it('a restart after the shift ended rewrites its record but does not raise shift-twa again (the alert resolved by hand stays closed)', async () => {
+    const s = registry.current.sensors.get('chem-dawu.toluene-1')!;
+    const rs = Array.from({ length: 360 }, (_, i) => ({ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: s.id, agent: s.agent, ts: T0 + i * MIN, value: 80, unit: 'mg/m3', valueStd: 80 }));
+    await store.writeReadings(rs);
+    feed(s.id, T0, 360, 80);
+    clock = T0 + 8 * H + 2 * MIN;
+    engine.tick();
+    const alert = engine.activeAlerts().find((a) => a.rule === 'shift-twa')!;
+    engine.resolve(alert.id, 'township', 'exceedance', 'ventilation repaired');
+    await engine.stop();
+    events = [];
+    clock = T0 + 8 * H + 10 * MIN;
+    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+    await engine.start();
+    engine.tick();
+    await engine.flush();
+    expect(shiftEvents()).toEqual([]);
+    const recs = await store.queryShiftRecords({ sensorId: s.id, from: T0, to: T0 });
+    expect(recs).toHaveLength(1);
+    expect(recs[0]!.cTwa).toBeCloseTo(60, 9);
+  });
+
   it('a shift that began before the readings the engine holds is not recorded (its exposure would be partial)', async () => {
     // Readings stored from 12:00 (4 h into the shift); the engine restarts at 15:00 and restores 2 h.
     const s = registry.current.sensors.get('chem-dawu.toluene-1')!;
