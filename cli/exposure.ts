@@ -1,11 +1,13 @@
 import type { Agent, AgentLimits, Catalogue, LimitValue, NoiseRule } from '../core/src/agents.ts';
 import { PROFILE_ALIASES } from '../core/src/agents.ts';
 import { limitsInForce, noLimitReason } from '../core/src/limits-in-force.ts';
-import { gradeChemical, gradeDust, gradeNoise, WD, type GradingEdition } from '../rules/src/grading.ts';
-import { coverage, doseToTwa, lex8h, noiseDose, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
 import { ADJUST_USAGE, runAdjust } from './exposure-adjust.ts';
 import { LEXW_USAGE, runLexw } from './exposure-lexw.ts';
 import { RADON_USAGE, runRadon } from './exposure-radon.ts';
+import { DEFAULT_GRADING_EDITION, type GradingEdition } from '../rules/src/grading.ts';
+import { gradePoint } from '../rules/src/grade-point.ts';
+import { coverage, lex8h, peak, peakExcursion, stel15max, twa8h, type Segment } from '../rules/src/segments.ts';
+import { DEFAULT_NOISE_RULE, dosePct, doseToTwa, noiseThresholds, roundDb } from '../rules/src/noise-dose.ts';
 
 /**
  * `hazardwatch exposure --profile <name> (--agent <key> | --pc-twa N [--pc-stel N] [--mac N] --unit U)
@@ -86,7 +88,7 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
   const profileId = PROFILE_ALIASES[profileName] ?? profileName;
   const profile = catalogue.profiles.get(profileId);
   if (!profile) return fail(`unknown profile "${profileName}" (known: ${[...catalogue.profiles.keys()].join(', ')})`);
-  const grading = (a.get('grading') ?? 'GBZ/T229-2025') as GradingEdition;
+  const grading = (a.get('grading') ?? DEFAULT_GRADING_EDITION) as GradingEdition;
   if (grading !== 'GBZ/T229-2010' && grading !== 'GBZ/T229-2025') return fail(`--grading must be GBZ/T229-2010 or GBZ/T229-2025`);
   const labour = Number(a.get('labour') ?? 2);
   if (![1, 2, 3, 4].includes(labour)) return fail('--labour must be 1, 2, 3 or 4 (GBZ/T 229 labour intensity Ⅰ–Ⅳ)');
@@ -129,17 +131,16 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
   };
   const reasons: string[] = [];
   if (isNoise) {
-    const rule: NoiseRule = profile.noise ?? { criterionDb: 85, exchangeRateDb: 3, source: 'GBZ 2.2-2007', status: 'M' };
-    const dose = noiseDose(segs, rule);
+    const rule: NoiseRule = profile.noise ?? DEFAULT_NOISE_RULE;
+    const dose = dosePct(segs, rule);
     const equalEnergy = lex8h(segs);
-    // The profile's 8-h level: equal energy for a 3-dB rule (GBZ, NIOSH); OSHA's 5-dB TWA otherwise.
-    const level = rule.exchangeRateDb === 3 && rule.thresholdDb === undefined ? equalEnergy : doseToTwa(dose, rule);
-    const limit = limits.lex8h?.value ?? rule.criterionDb;
-    Object.assign(out, { twa8h: null, stel15max: null, peak: peak(segs), lex8h: level, lexEqualEnergy: equalEnergy, dosePercent: dose, noiseRule: rule });
-    if (level > limit) reasons.push(`LEX,8h ${level.toFixed(1)} dB(A) > ${limit}`);
+    // The profile's 8-h level from its dose (noise-dose.ts, shared with the live engine).
+    const level = doseToTwa(dose, rule);
+    const { limitDb: limit, actionDb } = noiseThresholds(rule, limits);
+    Object.assign(out, { twa8h: null, stel15max: null, peak: peak(segs), lex8h: level, lexEqualEnergy: equalEnergy, dosePercent: dose, actionLevel: actionDb, noiseRule: rule });
+    if (roundDb(level) > limit) reasons.push(`LEX,8h ${level.toFixed(1)} dB(A) > ${limit}`);
     if (limits.mac && peak(segs) > limits.mac.value) reasons.push(`a level of ${peak(segs)} dB(A) > ${limits.mac.value}`);
-    const g = gradeNoise(equalEnergy);
-    out.grade = g;
+    out.grade = gradePoint({ agent, limits, x: { twa8h: 0, stel15max: 0, peak: peak(segs), lex8h: level }, labour: labour as 1, edition: grading });
   } else {
     const t = twa8h(segs);
     const s = stel15max(segs);
@@ -153,17 +154,7 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
       out.peakExcursion = { limit3x: 3 * limits.pcTwa.value, limit5x: 5 * limits.pcTwa.value, excursions: pe.excursions.length, failures: pe.failures, source: 'GBZ 2.1-2019 peak excursion (oel.md §A.1, status S)' };
       reasons.push(...pe.failures);
     }
-    if (agent?.kind === 'dust' && limits.pcTwa) {
-      out.grade = gradeDust({ twa: t, pcTwa: limits.pcTwa.value, freeSilicaPct: agent.freeSilicaPct ?? 5, labour: labour as 1, edition: grading });
-    } else {
-      const ratios = {
-        twa: limits.pcTwa ? t / limits.pcTwa.value : undefined,
-        stel: limits.pcStel ? s / limits.pcStel.value : undefined,
-        mac: limits.mac ? p / limits.mac.value : undefined,
-        peak: limits.pcTwa && !limits.pcStel && !limits.mac ? p / (3 * limits.pcTwa.value) : undefined,
-      };
-      out.grade = gradeChemical({ ratios, wd: WD[agent?.toxicity ?? 'moderate'], labour: labour as 1, edition: grading, raiseOne: Boolean(agent?.carcinogen || agent?.sensitiser || agent?.skin) });
-    }
+    out.grade = gradePoint({ agent, limits, x: { twa8h: t, stel15max: s, peak: p }, labour: labour as 1, edition: grading }) ?? null;
   }
   out.compliant = reasons.length === 0;
   out.reasons = reasons;

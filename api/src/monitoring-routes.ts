@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { HwError } from '../../core/src/errors.ts';
 import type { Catalogue } from '../../core/src/agents.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
@@ -12,11 +12,30 @@ import { checkAggregate, checkRange, MAX_EXPOSURE_SPAN_MS, MAX_INTERVAL_MS, MAX_
 import { EpochParam, errors } from './schemas.ts';
 import type { Grade, GradeResult } from '../../rules/src/grading.ts';
 
+/**
+ * Live exposure of a monitoring point (the rules engine's SensorExposure). For noise, `lex8h`
+ * is the profile's 8-h level (GBZ LEX,8h; OSHA/NIOSH TWA from the dose) and `dosePct` the dose.
+ */
+export const LiveExposureSchema = Type.Object({
+  sensorId: Type.String(),
+  twa8h: Type.Number({ description: 'C_TWA of the last 8 h in the agent unit (noise: the dose fraction D/100)' }),
+  coverage8h: Type.Number({ description: 'share of the last 8 h with readings, 0–1' }),
+  stel15: Type.Number({ description: 'C_STE of the last 15 min' }),
+  coverage15: Type.Number(),
+  max15: Type.Number(),
+  last: Type.Number(),
+  lastTs: Type.Number(),
+  lex8h: Type.Optional(Type.Number({ description: 'noise: the profile\'s 8-h level, dB(A)' })),
+  dosePct: Type.Optional(Type.Number({ description: 'noise: daily dose % under the profile\'s rule (OSHA 1910.95 App. A; NIOSH; GBZ equal energy)' })),
+  shift: Type.Optional(Type.Object({ name: Type.String(), startMs: Type.Number(), endMs: Type.Number(), twa: Type.Number({ description: 'the shift so far: C_TWA (ΣCiTi / 8 h), for noise its 8-h level in dB(A)' }) })),
+}, { additionalProperties: true });
+export type LiveExposure = Static<typeof LiveExposureSchema>;
+
 /** What the rules engine can tell the API about live exposure (absent when it runs elsewhere). */
 export interface Insights {
   grade(sensorId: string): GradeResult | undefined;
   enterpriseGrade(enterpriseId: string): Grade | undefined;
-  exposure(sensorId: string): { twa8h: number; stel15: number; coverage8h: number; lex8h?: number } | undefined;
+  exposure(sensorId: string): LiveExposure | undefined;
 }
 
 export interface MonitoringDeps {
@@ -48,7 +67,7 @@ const History = Type.Object({
 // 200 answers: the fields clients rely on; `additionalProperties` keeps the rest (other helpers extend these rows).
 const SensorRow = Type.Object({ id: Type.String(), enterpriseId: Type.String(), agent: Type.String(), unit: Type.String(), status: Type.String() }, { additionalProperties: true });
 const HistoryAnswer = Type.Object({ sensorId: Type.String(), unit: Type.String(), fn: Type.String(), intervalMs: Type.Integer(), points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Union([Type.Number(), Type.Null()]) })) });
-const ExposureAnswer = Type.Object({ sensorId: Type.String(), current: Type.Unknown(), history: Type.Array(Type.Object({ ts: Type.Integer() }, { additionalProperties: true })) });
+const ExposureAnswer = Type.Object({ sensorId: Type.String(), current: Type.Union([LiveExposureSchema, Type.Null()]), history: Type.Array(Type.Object({ ts: Type.Integer() }, { additionalProperties: true })) });
 const PassRateRow = Type.Object({ jurisdictionId: Type.String(), points: Type.Integer(), passing: Type.Integer(), targetPct: Type.Number() }, { additionalProperties: true });
 const SensorParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 

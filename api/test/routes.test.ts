@@ -94,6 +94,18 @@ describe('API routes and jurisdiction scoping', () => {
     expect((await get('township', '/api/kpi?jurisdiction=xz-jiawang-dawu')).status).toBe(404);
   });
 
+  it('shows the noise dose % beside the profile\'s 8-h level on live exposure (issue 12 item 2)', async () => {
+    const { status, body } = await get('city', '/api/sensors/coal-liuxin.noise-1/exposure');
+    expect(status).toBe(200);
+    const cur = (body as { current: { dosePct: number; lex8h: number } }).current;
+    // GBZ 2.2 equal energy: LEX,8h = 10·lg(D/100) + 85.
+    expect(cur.dosePct).toBeGreaterThan(0);
+    expect(cur.lex8h).toBeCloseTo(10 * Math.log10(cur.dosePct / 100) + 85, 9);
+    const list = (await get('city', '/api/sensors')).body as { id: string; exposure: { dosePct?: number } | null }[];
+    // The real clock runs between the two requests (the last reading's hold grows): the list shows a dose too.
+    expect(list.find((s) => s.id === 'coal-liuxin.noise-1')!.exposure!.dosePct).toBeGreaterThan(0);
+  });
+
   it('lets the enterprise safety officer acknowledge an alert of their own plant, recording who and the note', async () => {
     const mine = rules.activeAlerts().find((a) => a.sensorId === 'cement-liguo.dust-resp-1')!;
     const res = await hw.app.inject({ method: 'POST', url: `/api/alerts/${encodeURIComponent(mine.id)}/ack`, headers: { authorization: `Bearer ${tokens.officer}` }, payload: { note: '已停机检修除尘器' } });

@@ -46,18 +46,26 @@ export const AgentLimitsSchema = Type.Object({
    * without it `hazardwatch exposure adjust` applies Brief & Scala.
    */
   longShift: Type.Optional(Type.Object({ method: Type.Literal('pel-8-over-hours'), status: StatusTag, source: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+  /** Noise: the action level as an 8-h level in dB(A) (OSHA 85, GBZ 80); absent = 50 % of the daily dose. */
+  action: Type.Optional(LimitValueSchema),
 }, { additionalProperties: false });
 export type AgentLimits = Static<typeof AgentLimitsSchema>;
 
 /**
- * How a profile normalises noise: equal energy (GBZ 2.2, NIOSH: 3-dB exchange rate) or
- * OSHA's 5-dB rule. Dose D = 100·Σ Cn/Tn with Tn = 8 h / 2^((L − criterion)/exchange).
+ * How a profile normalises noise (rules/src/noise-dose.ts): dose D = 100·Σ Cn/Tn with
+ * Tn = 8 h / 2^((L − criterion)/exchange) (OSHA 1910.95 App. A; NIOSH 98-126), or with
+ * `equalEnergy` Tn = 8 h / 10^((L − criterion)/10), the exact energy doubling that GBZ 2.2 /
+ * ISO 9612 LEX,8h use. The 8-h level is TWA = twaFactorDb·lg(D/100) + criterion.
  */
 export const NoiseRuleSchema = Type.Object({
   criterionDb: Type.Number(),
   exchangeRateDb: Type.Number({ exclusiveMinimum: 0 }),
   /** Levels below the threshold do not count towards the dose (OSHA 80 dB(A)). */
   thresholdDb: Type.Optional(Type.Number()),
+  /** Exact equal energy (10·lg 2 ≈ 3.01 dB per doubling, TWA factor 10): LEX,8h of GBZ 2.2 / ISO 9612. */
+  equalEnergy: Type.Optional(Type.Boolean()),
+  /** k in TWA = k·lg(D/100) + criterion as the standard prints it (OSHA 16.61, NIOSH 10); default exchange / lg 2. */
+  twaFactorDb: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   source: Type.String(),
   status: StatusTag,
 });

@@ -78,6 +78,8 @@ export const RegistryFileSchema = Type.Object({
   })),
   enterprises: Type.Array(EnterpriseSchema),
   users: Type.Array(UserSchema),
+  /** GBZ/T 229 edition for risk grades (rules/src/grading.ts); absent = GBZ/T229-2025. */
+  grading: Type.Optional(Type.Union([Type.Literal('GBZ/T229-2010'), Type.Literal('GBZ/T229-2025')])),
 });
 
 export type RegistryFile = Static<typeof RegistryFileSchema>;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../src/logger.ts';
 import { createInfluxStore } from '../src/store/influx-store.ts';
 import { createSqliteStore } from '../src/store/sqlite-store.ts';
-import type { Store } from '../src/store/store.ts';
+import type { ShiftRecord, Store } from '../src/store/store.ts';
 import type { AlertEvent, Reading } from '../src/types.ts';
 import { HwError } from '../src/errors.ts';
 import { MAX_BUCKETS, MAX_TS_MS } from '../src/store/time-range.ts';
@@ -172,6 +172,18 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
         [T0, 'login-failed', 'city', '10.0.0.1'],
       ]);
       expect(await store.queryAccessEvents({ since: T0, until: T0 + 10, limit: 1 })).toHaveLength(1);
+    });
+
+    it('stores shift exposure records per monitoring point, replaces one written again, and reads them back by shift start', async () => {
+      const H = 3600_000;
+      const shift = (startMs: number, cTwa: number, extra: Partial<ShiftRecord> = {}): ShiftRecord => ({ sensorId: 's 1,x', enterpriseId: 'e 1', agent: 'gas.co', shift: '白班 "day"', startMs, endMs: startMs + 8 * H, cTwa, coverage: 0.75, limit: 20, exceeded: cTwa > 20, ...extra });
+      await store.writeShiftRecords([shift(T0, 12.5), shift(T0 + 8 * H, 25)]);
+      await store.writeShiftRecords([shift(T0 + 8 * H, 26)]); // the same shift again: replaced, not doubled
+      await store.writeShiftRecords([{ sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', shift: 'A', startMs: T0, endMs: T0 + 4 * H, cTwa: 1, lex8h: 90, dosePct: 100, coverage: 1, limit: 90, exceeded: false }]);
+      const back = await store.queryShiftRecords({ sensorId: 's 1,x', from: T0, to: T0 + 8 * H });
+      expect(back).toEqual([shift(T0, 12.5), shift(T0 + 8 * H, 26)]);
+      expect(await store.queryShiftRecords({ sensorId: 's 1,x', from: T0 + 1, to: T0 + 8 * H - 1 })).toEqual([]);
+      expect(await store.queryShiftRecords({ sensorId: 'n1', from: T0, to: T0 })).toEqual([{ sensorId: 'n1', enterpriseId: 'e1', agent: 'noise', shift: 'A', startMs: T0, endMs: T0 + 4 * H, cTwa: 1, lex8h: 90, dosePct: 100, coverage: 1, limit: 90, exceeded: false }]);
     });
 
     it('reports health', async () => {

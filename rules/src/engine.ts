@@ -11,9 +11,15 @@ import { forecast, FORECAST_LIMIT_RULE, FORECAST_RULES } from './early-warning.t
 import { evaluate } from './evaluate.ts';
 import { limitsInForce } from '../../core/src/limits-in-force.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
-import { currentShift } from '../../core/src/shifts.ts';
-import { gradeChemical, gradeDust, gradeNoise, worstGrade, WD, type Grade, type GradeResult, type GradingEdition } from './grading.ts';
+import { currentShift, type ShiftWindow } from '../../core/src/shifts.ts';
+import type { ShiftRecord } from '../../core/src/store/store.ts';
+import { assessShift } from './shift-record.ts';
+import { EXCURSION_FACTOR, EXCURSION_GAP_MS, EXCURSION_MAX_MS, EXCURSIONS_MAX, PeakExcursionTracker, type ExcursionViolation } from './peak-excursions.ts';
+import { tzOffsetMs } from '../../core/src/shifts.ts';
+import { DEFAULT_GRADING_EDITION, worstGrade, type Grade, type GradeResult } from './grading.ts';
+import { gradePoint } from './grade-point.ts';
 import { ExposureWindow, type WindowMetrics } from './window.ts';
+import { assessDose, DEFAULT_NOISE_RULE, doseRate } from './noise-dose.ts';
 
 export interface RulesConfig {
   /** Hysteresis hold before an alert clears, ms. */
@@ -26,8 +32,6 @@ export interface RulesConfig {
   minHoldMs?: number;
   /** How far back state is rebuilt from the store at start, ms. */
   restoreMs?: number;
-  /** GBZ/T 229 edition for risk grades. */
-  gradingEdition?: GradingEdition;
 }
 
 export interface RulesDeps {
@@ -44,8 +48,14 @@ export interface RulesDeps {
 /** What the engine knows of one sensor now. */
 export interface SensorExposure extends WindowMetrics {
   sensorId: string;
-  /** LEX,8h in dB(A) for noise (equal energy); undefined otherwise. */
+  /**
+   * Noise: the profile's 8-h level in dB(A) from its dose (GBZ LEX,8h equal energy; OSHA /
+   * NIOSH TWA from the dose, noise-dose.ts); undefined otherwise. For noise `twa8h` is the dose
+   * fraction D/100 of the last 8 h and `stel15`, `max15`, `last` are dose rates, not levels.
+   */
   lex8h?: number;
+  /** Noise: dose % of the last 8 h under the profile's rule (OSHA 1910.95 App. A D). */
+  dosePct?: number;
   shift?: { name: string; startMs: number; endMs: number; twa: number };
 }
 
@@ -63,6 +73,8 @@ export interface RulesEngine {
   command(cmd: AlertCommand): AlertEvent | undefined;
   activeAlerts(): Alert[];
   exposure(sensorId: string): SensorExposure | undefined;
+  /** The highest 15-min C_STE and the highest reading of the last 8 h (what grading reads besides C_TWA). */
+  extremes8h(sensorId: string): { stel15max: number; peak: number } | undefined;
   /** GBZ/T 229 grade of a monitoring point from its current 8-h exposure. */
   grade(sensorId: string): GradeResult | undefined;
   /** The enterprise grade: its worst graded monitoring point. */
@@ -78,7 +90,14 @@ interface SensorState {
   window: ExposureWindow;
   /** Recent (ts, value) for the trend, newest last, within the last 10 min. */
   recent: [number, number][];
+  /** The shift this sensor's readings fall in, recorded at its end (shift-record.ts). */
+  shift?: ShiftWindow;
+  /** GBZ 2.1 peak excursions of a TWA-only agent (peak-excursions.ts). */
+  excursions?: PeakExcursionTracker;
 }
+
+/** Shift records waiting for the store; past this many (a store down for days) the oldest are dropped, counted in the log. */
+const SHIFT_RECORDS_MAX = 100_000;
 
 const TREND_WINDOW_MS = 10 * 60_000;
 const FAULT_LEVEL: AlertLevel = 'yellow';
@@ -92,6 +111,32 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+
+  let unsavedShifts: ShiftRecord[] = [];
+  let savingShifts: Promise<void> = Promise.resolve();
+  const saveShifts = () => {
+    savingShifts = savingShifts.then(async () => {
+      if (unsavedShifts.length === 0) return;
+      const batch = unsavedShifts;
+      unsavedShifts = [];
+      try {
+        await deps.store.writeShiftRecords(batch);
+      } catch (err) {
+        unsavedShifts = batch.concat(unsavedShifts);
+        if (unsavedShifts.length > SHIFT_RECORDS_MAX) {
+          const dropped = unsavedShifts.length - SHIFT_RECORDS_MAX;
+          unsavedShifts = unsavedShifts.slice(dropped);
+          log.error({ dropped }, 'shift records dropped: the store has refused them too long');
+        }
+        log.warn({ err: (err as Error).message, records: batch.length }, 'shift records not stored yet; will retry');
+        setTimeout(saveShifts, 1000).unref();
+      }
+    });
+    return savingShifts;
+  };
+  /** Shifts that began before the readings the engine holds (restore start) are not recorded: their exposure would be partial. */
+  let trackShiftsFrom = -Infinity;
+  let startedAt = -Infinity;
 
   const save = () => {
     saving = saving.then(async () => {
@@ -126,8 +171,10 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     if (!st) states.set(s.id, (st = { window: new ExposureWindow(Math.max((config.maxHoldIntervals ?? 3) * s.intervalS * 1000, config.minHoldMs ?? 60_000)), recent: [] }));
     return st;
   };
-  // Noise is averaged as energy (10^(L/10)), GBZ 2.2-2007 / ISO 9612 equal-energy rule.
-  const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? 10 ** (v / 10) : v);
+  // Noise goes into the window as its dose rate under the profile's rule (noise-dose.ts): equal
+  // energy for GBZ 2.2-2007, OSHA's 5-dB rule with its 80-dB threshold, NIOSH's 3-dB rule.
+  const noiseRuleOf = (s: SensorEntry) => deps.catalogue.profiles.get(s.profileId)?.noise ?? DEFAULT_NOISE_RULE;
+  const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? doseRate(v, noiseRuleOf(s)) : v);
 
   const base = (s: SensorEntry) => ({ sensorId: s.id, enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: s.townshipId });
   const apply = (s: SensorEntry, rule: string, level: AlertLevel | 'hold' | undefined, reason?: AlertReason) => {
@@ -141,10 +188,40 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     return e && e.shifts.length ? currentShift(e.shifts, e.timezone, at) : undefined;
   };
 
+  /**
+   * A shift ended: store its C_TWA (noise: dose and 8-h level) as an exposure record, and
+   * raise `shift-twa` (orange) when it exceeds the limit; a compliant shift clears it. Called
+   * before the first reading past the end enters the window (which would overwrite the
+   * ring's oldest minute), or by the tick once the end has passed by the hold time.
+   */
+  function closeShift(s: SensorEntry, st: SensorState, live: boolean) {
+    const shift = st.shift!;
+    st.shift = undefined;
+    const { record, reason } = assessShift({ sensor: s, window: st.window, shift, limits: limitsInForce(deps.catalogue, s.profileId, s.agentDef), noiseRule: noiseRuleOf(s) });
+    unsavedShifts.push(record);
+    void saveShifts();
+    // A shift that ended before this engine started was alerted on by the run before (its record is rewritten, identically).
+    if (!live || !reason || shift.endMs <= startedAt) return;
+    if (record.exceeded) apply(s, 'shift-twa', 'orange', reason);
+    else if (alerts.isActive(s.id, 'shift-twa')) alerts.clearNow(s.id, 'shift-twa', now());
+  }
+
   function ingestOne(s: SensorEntry, r: Pick<Reading, 'ts' | 'valueStd' | 'clamped'>, evaluateNow: boolean) {
     deadMan.seen(s.id, r.ts);
     const st = stateOf(s);
+    if (st.shift && r.ts >= st.shift.endMs && r.ts > st.window.lastTs) closeShift(s, st, evaluateNow);
     if (!st.window.add(r.ts, toWindow(s, r.valueStd))) return; // out of order: counted, not windowed
+    if (!st.shift) {
+      const sh = shiftOf(s, r.ts);
+      if (sh && sh.startMs >= trackShiftsFrom) st.shift = sh;
+    }
+    const limits = limitsInForce(deps.catalogue, s.profileId, s.agentDef);
+    const pcTwaOnly = (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') && limits?.pcTwa && !limits.pcStel && !limits.mac ? limits.pcTwa : undefined;
+    let excursion: ExcursionViolation | undefined;
+    if (pcTwaOnly) {
+      st.excursions ??= new PeakExcursionTracker(st.window.maxHoldMs);
+      excursion = st.excursions.reading(r.ts, r.valueStd, pcTwaOnly.value, periodStart(s, r.ts));
+    }
     // The trend feeds the gas and dust forecasts below; noise and radon have none.
     if (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') {
       st.recent.push([r.ts, r.valueStd]);
@@ -155,11 +232,14 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     }
     if (!evaluateNow) return;
 
-    const limits = limitsInForce(deps.catalogue, s.profileId, s.agentDef);
     const m = st.window.metrics(r.ts);
-    for (const v of evaluate(s.agentDef, limits, m, r.valueStd)) {
+    for (const v of evaluate(s.agentDef, limits, m, r.valueStd, noiseRuleOf(s))) {
       if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
       apply(s, v.rule, v.level, v.reason);
+    }
+    if (pcTwaOnly) {
+      if (excursion) apply(s, 'excursion', 'orange', excursionReason(excursion, pcTwaOnly.value, pcTwaOnly.source, s.agentDef.unit));
+      else apply(s, 'excursion', undefined);
     }
     if (limits && (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust')) {
       const shift = shiftOf(s, r.ts);
@@ -180,6 +260,25 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     for (const f of active) apply(s, `fault-${f}`, FAULT_LEVEL, faultReason(f, s, r.valueStd));
     for (const f of ended) if (alerts.isActive(s.id, `fault-${f}`)) apply(s, `fault-${f}`, undefined);
   }
+
+  /** The counting period of peak excursions: the shift the reading falls in, else its local day. */
+  const periodStart = (s: SensorEntry, ts: number) => {
+    const shift = shiftOf(s, ts);
+    if (shift) return shift.startMs;
+    const tz = deps.registry.current.enterprises.get(s.enterpriseId)?.timezone ?? 'Asia/Shanghai';
+    const offset = tzOffsetMs(tz, ts);
+    return Math.floor((ts + offset) / 86_400_000) * 86_400_000 - offset;
+  };
+
+  const excursionReason = (v: ExcursionViolation, pcTwa: number, src: string, unit: string): AlertReason => {
+    const source = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${src}`;
+    const above = `above ${EXCURSION_FACTOR} × PC-TWA (${EXCURSION_FACTOR * pcTwa} ${unit})`;
+    switch (v.kind) {
+      case 'duration': return { metric: `an excursion ${above} lasting, min`, value: Math.round(v.valueMin * 10) / 10, limit: EXCURSION_MAX_MS / 60_000, unit: 'min', source };
+      case 'count': return { metric: `excursions ${above} in the shift`, value: v.count, limit: EXCURSIONS_MAX, unit: 'excursions', source };
+      case 'gap': return { metric: `time between excursions ${above} (at least 1 h)`, value: Math.round(v.gapMin * 10) / 10, limit: EXCURSION_GAP_MS / 60_000, unit: 'min', source };
+    }
+  };
 
   const faultReason = (f: FaultKind, s: SensorEntry, value: number): AlertReason => ({
     metric: `sensor fault: ${f}`, value, limit: f === 'flatline' ? 30 : 10, unit: s.agentDef.unit,
@@ -211,6 +310,13 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     const t = now();
     snapshot(t);
     const sensors = deps.registry.current.sensors;
+    // Shifts whose end has passed with no later reading (a reading in flight may hold up to maxHoldMs).
+    for (const [id, st] of states) {
+      if (!st.shift || t < st.shift.endMs + st.window.maxHoldMs) continue;
+      const s = sensors.get(id);
+      if (s) closeShift(s, st, true);
+      else st.shift = undefined;
+    }
     const { silent, alive } = deadMan.check(sensors.values(), t);
     for (const q of silent) {
       const s = sensors.get(q.sensorId)!;
@@ -230,6 +336,8 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       alerts.restore(events);
       // Rebuild the exposure windows from stored readings, so a restart mid-shift changes no TWA.
       const from = t - (config.restoreMs ?? 12 * 3600_000);
+      trackShiftsFrom = from;
+      startedAt = t;
       let restored = 0;
       for (const s of deps.registry.current.sensors.values()) {
         const rs = await deps.store.queryReadings({ sensorId: s.id, from, to: t });
@@ -287,26 +395,34 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       const shift = shiftOf(s, t);
       const noise = s.agentDef.kind === 'noise';
       const out: SensorExposure = { sensorId, ...m };
-      if (noise) out.lex8h = 10 * Math.log10(Math.max(m.twa8h, 1e-12));
-      if (shift) out.shift = { ...shift, twa: st.window.dose(shift.startMs, t).dose / (8 * 3600_000) };
+      const shiftMean = shift ? st.window.dose(shift.startMs, t).dose / (8 * 3600_000) : 0;
+      if (noise) {
+        const rule = noiseRuleOf(s);
+        const a = assessDose(m.twa8h, rule);
+        out.lex8h = Math.max(a.twaDb, -120); // no counted dose: −120 dB(A), as 10·lg(1e-12), not −Infinity (JSON, line protocol)
+        out.dosePct = a.dosePct;
+        // The shift's level so far, in dB(A) like lex8h.
+        if (shift) out.shift = { ...shift, twa: Math.max(assessDose(shiftMean, rule).twaDb, -120) };
+      } else if (shift) out.shift = { ...shift, twa: shiftMean };
       return out;
+    },
+    extremes8h(sensorId) {
+      const st = states.get(sensorId);
+      return st && st.window.extremes8h(Math.max(now(), st.window.lastTs));
     },
     grade(sensorId) {
       const s = deps.registry.current.sensors.get(sensorId);
       const x = this_.exposure(sensorId);
-      const limits = s && deps.catalogue.limits(s.profileId, s.agent);
-      if (!s || !x || !limits) return undefined;
-      const edition = config.gradingEdition ?? 'GBZ/T229-2025';
-      const a = s.agentDef;
-      if (a.kind === 'noise') return gradeNoise(x.lex8h ?? 0);
-      if (a.kind === 'dust' && limits.pcTwa) return gradeDust({ twa: x.twa8h, pcTwa: limits.pcTwa.value, freeSilicaPct: a.freeSilicaPct ?? 5, labour: s.labour, edition });
-      if (a.kind === 'gas') {
-        return gradeChemical({
-          ratios: { twa: limits.pcTwa ? x.twa8h / limits.pcTwa.value : undefined, stel: limits.pcStel ? x.stel15 / limits.pcStel.value : undefined, mac: limits.mac ? x.max15 / limits.mac.value : undefined },
-          wd: WD[a.toxicity ?? 'moderate'], labour: s.labour, edition, raiseOne: Boolean(a.carcinogen || a.sensitiser || a.skin),
-        });
-      }
-      return undefined;
+      const st = states.get(sensorId);
+      const limits = s && limitsInForce(deps.catalogue, s.profileId, s.agentDef);
+      if (!s || !x || !st || !limits) return undefined;
+      // The same grading as the CLI (grade-point.ts), over the last 8 h: C_TWA, the highest
+      // C_STE and the highest reading (the peak ratio of TWA-only agents), the registry's edition.
+      const ext = this_.extremes8h(sensorId)!;
+      return gradePoint({
+        agent: s.agentDef, limits, labour: s.labour, edition: deps.registry.current.file.grading ?? DEFAULT_GRADING_EDITION,
+        x: { twa8h: x.twa8h, stel15max: ext.stel15max, peak: ext.peak, lex8h: x.lex8h },
+      });
     },
     enterpriseGrade(enterpriseId) {
       const grades: Grade[] = [];
@@ -318,10 +434,14 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       return grades.length ? worstGrade(grades) : undefined;
     },
     tick,
-    flush: () => save(),
+    flush: async () => {
+      await save();
+      await saveShifts();
+    },
     async stop() {
       if (timer) clearInterval(timer);
       await save();
+      await saveShifts();
     },
   };
   return this_;

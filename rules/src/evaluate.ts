@@ -1,4 +1,5 @@
-import type { Agent, AgentLimits } from '../../core/src/agents.ts';
+import type { Agent, AgentLimits, NoiseRule } from '../../core/src/agents.ts';
+import { DEFAULT_NOISE_RULE, doseToTwa, noiseThresholds, roundDb } from './noise-dose.ts';
 import type { AlertLevel, AlertReason } from '../../core/src/types.ts';
 import type { WindowMetrics } from './window.ts';
 
@@ -6,10 +7,12 @@ import type { WindowMetrics } from './window.ts';
  * Alert levels (蓝/黄/橙/红), documented in README "Alert levels":
  * - blue   (蓝) forecast: an exceedance is expected (early-warning.ts);
  * - yellow (黄) at or above the action level, ½ OEL (GBZ 2.1-2019 action level, oel.md §A.1 [S]);
- *               for noise LEX,8h ≥ 80 dB(A) (GBZ 188 surveillance threshold / EU 2003/10/EC lower action value);
- * - orange (橙) above the OEL: C_TWA > PC-TWA, C_STE > PC-STEL, LEX,8h > 85 dB(A)
- *               (GBZ 2.2-2007), a 15-min mean above 3 × PC-TWA for TWA-only agents
- *               (GBZ 2.1-2019 peak excursion), radon mean above the reference level;
+ *               for noise the profile's action level on its 8-h level (GBZ 80 dB(A) LEX,8h:
+ *               GBZ 188 / EU 2003/10/EC; OSHA 85 dB(A) TWA = 50 % dose; else 50 % dose);
+ * - orange (橙) above the OEL: C_TWA > PC-TWA, C_STE > PC-STEL, the profile's 8-h noise level
+ *               above its limit (GBZ 2.2-2007 LEX,8h 85; OSHA TWA 90 = 100 % dose, noise-dose.ts),
+ *               radon mean above the reference level; for TWA-only agents the peak-excursion
+ *               rule broken (engine.ts with peak-excursions.ts);
  * - red    (红) above the MAC, or above 5 × PC-TWA for TWA-only agents, dusts included
  *               (GBZ 2.1-2019 peak excursion, never > 5 × PC-TWA), or noise above 115 dB(A)
  *               (GBZ/T 189.8-2007 Annex B).
@@ -17,7 +20,6 @@ import type { WindowMetrics } from './window.ts';
  * trigger, after the engine's hold time.
  */
 export const CLEAR_FRACTION = 0.9;
-export const NOISE_ACTION_DBA = 80;
 
 export interface Verdict {
   rule: string;
@@ -26,11 +28,9 @@ export interface Verdict {
   reason?: AlertReason;
 }
 
-const lg = (x: number) => 10 * Math.log10(Math.max(x, 1e-12));
-
 interface Step { at: number; level: AlertLevel; limit: number; metric: string; source: string; strict: boolean }
 /** What a rule is compared on: the reading itself or one of the window metrics. */
-type Input = 'reading' | 'lex8h' | 'radonMean' | 'twa8h' | 'stel15';
+type Input = 'reading' | 'noiseTwa' | 'radonMean' | 'twa8h' | 'stel15';
 interface RuleDef { rule: string; input: Input; steps: Step[]; lowest: number }
 
 /** Level for a value against ordered thresholds, with the clear band below the lowest. */
@@ -44,14 +44,14 @@ function grade(d: RuleDef, value: number, unit: string): Verdict {
 const def = (rule: string, input: Input, steps: Step[]): RuleDef => ({ rule, input, steps, lowest: Math.min(...steps.map((s) => s.at)) });
 
 /** The rules of an agent under its limits; built once per limits object (they are immutable catalogue data). */
-function buildRules(agent: Agent, limits: AgentLimits): RuleDef[] {
+function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): RuleDef[] {
   const out: RuleDef[] = [];
   if (agent.kind === 'noise') {
-    const lexLimit = limits.lex8h?.value ?? 85;
-    const src = limits.lex8h?.source ?? 'GBZ 2.2-2007';
-    out.push(def('lex8h', 'lex8h', [
-      { at: lexLimit, level: 'orange', limit: lexLimit, metric: 'LEX,8h', source: src, strict: true },
-      { at: NOISE_ACTION_DBA, level: 'yellow', limit: NOISE_ACTION_DBA, metric: 'LEX,8h', source: `action level 80 dB(A) (GBZ 188 / EU 2003/10/EC); ${src}`, strict: false },
+    // The window holds the dose (noise-dose.ts); the rule compares the profile's 8-h level from it.
+    const n = noiseThresholds(noiseRule, limits);
+    out.push(def('lex8h', 'noiseTwa', [
+      { at: n.limitDb, level: 'orange', limit: n.limitDb, metric: 'LEX,8h / 8-h TWA', source: n.limitSource, strict: true },
+      { at: n.actionDb, level: 'yellow', limit: n.actionDb, metric: 'LEX,8h / 8-h TWA', source: `action level ${n.actionDb} dB(A): ${n.actionSource}`, strict: false },
     ]));
     if (limits.mac) out.push(def('mac', 'reading', [{ at: limits.mac.value, level: 'red', limit: limits.mac.value, metric: 'LAeq,short', source: limits.mac.source, strict: true }]));
     return out;
@@ -80,7 +80,8 @@ function buildRules(agent: Agent, limits: AgentLimits): RuleDef[] {
     if (!limits.pcStel && !limits.mac) {
       const pe = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${t.source}`;
       out.push(def('peak', 'reading', [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }]));
-      out.push(def('excursion', 'stel15', [{ at: 3 * t.value, level: 'orange', limit: 3 * t.value, metric: '15-min mean (3 × PC-TWA)', source: pe, strict: true }]));
+      // The 3 × PC-TWA excursions (≤ 15 min, ≤ 4 a shift, ≥ 1 h apart) are the engine's
+      // `excursion` rule, tracked over time in peak-excursions.ts.
     }
   }
   if (limits.pcStel) {
@@ -89,26 +90,30 @@ function buildRules(agent: Agent, limits: AgentLimits): RuleDef[] {
   return out;
 }
 
-const rulesCache = new WeakMap<AgentLimits, Map<string, RuleDef[]>>();
-function rulesOf(agent: Agent, limits: AgentLimits): RuleDef[] {
+const rulesCache = new WeakMap<AgentLimits, Map<string, { rule: NoiseRule; defs: RuleDef[] }>>();
+function rulesOf(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): RuleDef[] {
   let byAgent = rulesCache.get(limits);
   if (!byAgent) rulesCache.set(limits, (byAgent = new Map()));
-  let rules = byAgent.get(agent.key);
-  if (!rules) byAgent.set(agent.key, (rules = buildRules(agent, limits)));
-  return rules;
+  let entry = byAgent.get(agent.key);
+  // A profile that extends another shares its limits objects but may have its own noise rule.
+  if (!entry || entry.rule !== noiseRule) byAgent.set(agent.key, (entry = { rule: noiseRule, defs: buildRules(agent, limits, noiseRule) }));
+  return entry.defs;
 }
 
-/** All rule verdicts for one sensor after a reading. `m` holds energy means for noise. */
-export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number): Verdict[] {
+/**
+ * All rule verdicts for one sensor after a reading. For noise `m` holds the dose
+ * (m.twa8h = D/100 over the last 8 h) under `noiseRule`, the profile's rule.
+ */
+export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number, noiseRule: NoiseRule = DEFAULT_NOISE_RULE): Verdict[] {
   if (!limits) return [];
-  const rules = rulesOf(agent, limits);
+  const rules = rulesOf(agent, limits, noiseRule);
   const out: Verdict[] = new Array(rules.length);
   for (let i = 0; i < rules.length; i++) {
     const d = rules[i]!;
     let v: number;
     switch (d.input) {
       case 'reading': v = reading; break;
-      case 'lex8h': v = lg(m.twa8h); break;
+      case 'noiseTwa': v = Math.max(roundDb(doseToTwa(100 * m.twa8h, noiseRule)), -1e3); break;
       // Radon: running mean over the measured time (radon limits are annual means: never a spot value).
       case 'radonMean': v = m.coverage8h > 0 ? m.twa8h / m.coverage8h : 0; break;
       case 'twa8h': v = m.twa8h; break;

@@ -5,6 +5,9 @@
  * 0 相对无害 … Ⅳ 极重 / 高度, as numbers 0–4 with their labels.
  */
 export type GradingEdition = 'GBZ/T229-2010' | 'GBZ/T229-2025';
+export const GRADING_EDITIONS: readonly GradingEdition[] = ['GBZ/T229-2010', 'GBZ/T229-2025'];
+/** The edition used when the registry names none: the 2025 editions, in force from 2026-02-01 (oel.md §0, S). */
+export const DEFAULT_GRADING_EDITION: GradingEdition = 'GBZ/T229-2025';
 export type Grade = 0 | 1 | 2 | 3 | 4;
 export const GRADE_LABELS: Record<Grade, string> = { 0: '0 相对无害', 1: 'Ⅰ', 2: 'Ⅱ', 3: 'Ⅲ', 4: 'Ⅳ' };
 

@@ -3,7 +3,7 @@
  * Time not covered by any segment counts as unexposed (GBZ 2.1 divides by 8 h even
  * for a shorter shift). Pure functions; no clock, no I/O.
  */
-import type { NoiseRule } from '../../core/src/agents.ts';
+import { DEFAULT_NOISE_RULE, doseToTwa, dosePct } from './noise-dose.ts';
 
 export interface Segment {
   startMs: number;
@@ -80,37 +80,17 @@ export function peakExcursion(segs: readonly Segment[], pcTwa: number) {
 }
 
 /**
- * Noise, equal energy (GBZ 2.2-2007, ISO 9612): LAeq,Te = 10·lg[(1/Te)·Σ Ti·10^(0.1·Li)],
+ * Noise, equal energy (GBZ 2.2-2007, ISO 9612): LAeq,Te = 10·lg[(1/Te)·Σ Ti·10^(0.1·LAi)],
  * LEX,8h = LAeq,Te + 10·lg(Te/T0) = 10·lg[(1/8 h)·Σ Ti·10^(0.1·Li)]. Unexposed time adds nothing.
+ * Computed as the GBZ dose (noise-dose.ts), which is this formula exactly.
  */
 export function lex8h(segs: readonly Segment[]): number {
-  let e = 0;
-  for (const s of segs) e += (s.endMs - s.startMs) * 10 ** (0.1 * s.value);
-  return e > 0 ? 10 * Math.log10(e / H8) : -Infinity;
+  return doseToTwa(dosePct(segs, DEFAULT_NOISE_RULE), DEFAULT_NOISE_RULE);
 }
 
 /** Weekly: LEX,W = 10·lg[(1/5)·Σ 10^(0.1·LEX,8h,i)] over the days of the week (GBZ 2.2-2007). */
 export function lexWeekly(dailyLex8h: readonly number[]): number {
   return 10 * Math.log10(dailyLex8h.reduce((a, l) => a + 10 ** (0.1 * l), 0) / 5);
-}
-
-/**
- * Noise dose % under a profile's rule: D = 100·Σ Cn/Tn, Tn = 8 h / 2^((L − criterion)/exchange),
- * levels under the threshold not counted (OSHA 29 CFR 1910.95 App. A; NIOSH 98-126 with 3 dB).
- */
-export function noiseDose(segs: readonly Segment[], rule: NoiseRule): number {
-  let d = 0;
-  for (const s of segs) {
-    if (rule.thresholdDb !== undefined && s.value < rule.thresholdDb) continue;
-    const allowedMs = H8 / 2 ** ((s.value - rule.criterionDb) / rule.exchangeRateDb);
-    d += (s.endMs - s.startMs) / allowedMs;
-  }
-  return 100 * d;
-}
-
-/** The 8-h TWA level equivalent to a dose: OSHA TWA = 16.61·lg(D/100) + 90 (App. A); generally exchange/lg2 · lg(D/100) + criterion. */
-export function doseToTwa(dosePercent: number, rule: NoiseRule): number {
-  return (rule.exchangeRateDb / Math.log10(2)) * Math.log10(dosePercent / 100) + rule.criterionDb;
 }
 
 /** Share of [from, to) covered by segments. */

@@ -4,7 +4,7 @@
  * Each reading holds until the next one, but never longer than `maxHoldMs` (three
  * reporting intervals): a gap is *uncovered* time, never filled with zeros or with a
  * value carried forward. Exposure is accumulated as concentration × time into one-minute
- * buckets (a ring of 12 h), so memory per sensor is fixed (about 14 KB).
+ * buckets (a ring of 12 h), so memory per sensor is fixed (about 17 KB).
  *
  * - `twa8h`: GBZ 2.1-2019 §3 / GBZ/T 300 (C_TWA = ΣCiTi / 8 h): the exposure of the last
  *   8 h divided by 8 h, so uncovered time counts as unexposed, as the standard divides a
@@ -32,13 +32,16 @@ export interface WindowMetrics {
 
 const N8 = EIGHT_H_MS / BUCKET_MS; // 480
 const N15 = FIFTEEN_MIN_MS / BUCKET_MS; // 15
+/** extremes8h's per-minute doses: one buffer for all windows (calls never interleave), no allocation per grade. */
+const SCRATCH = new Float64Array(N8 + 1);
 
 export class ExposureWindow {
   /** Σ value·ms per minute bucket. */
   private readonly sum = new Float64Array(BUCKETS);
   /** Covered ms per minute bucket. */
   private readonly covered = new Float32Array(BUCKETS);
-  private readonly peak = new Float32Array(BUCKETS);
+  /** Highest reading per minute (Float64: grading compares it with limits exactly as the CLI does). */
+  private readonly peak = new Float64Array(BUCKETS);
   /** Minute index (ts / 60 000) each ring slot currently holds. */
   private readonly minuteOf = new Int32Array(BUCKETS).fill(-1);
   /**
@@ -64,7 +67,7 @@ export class ExposureWindow {
   private doseSum = 0;
   private doseCov = 0;
 
-  constructor(private readonly maxHoldMs: number) {}
+  constructor(readonly maxHoldMs: number) {}
 
   private idx(minute: number): number {
     return ((minute % BUCKETS) + BUCKETS) % BUCKETS;
@@ -201,6 +204,48 @@ export class ExposureWindow {
       coveredMs += held;
     }
     return { dose, coveredMs };
+  }
+
+  /**
+   * The extremes of the 8 h before `now`, for grading (grade-point.ts) and the shift record:
+   * the highest 15-min C_STE (GBZ 2.1-2019) over windows on minute boundaries, and the highest
+   * reading. The minute holding now − 8 h counts whole. O(495) per call: asked on demand
+   * (an API grade, a shift's end), never per reading. For readings on minute boundaries the
+   * 15-min maximum equals the exact one (segments.ts stel15max): the dose over a window is
+   * piecewise linear in its start, so it peaks where a window edge meets a reading's edge.
+   */
+  extremes8h(now = this.lastTs): { stel15max: number; peak: number } {
+    const nowMinute = Math.floor(now / BUCKET_MS);
+    const first = nowMinute - N8;
+    const n = N8 + 1;
+    const dose = SCRATCH.fill(0);
+    let peak = 0;
+    for (let k = 0; k < n; k++) {
+      const m = first + k;
+      const i = this.idx(m);
+      if (this.minuteOf[i] !== m) continue;
+      dose[k] = this.sum[i]!;
+      if (this.peak[i]! > peak) peak = this.peak[i]!;
+    }
+    // The newest reading holds up to now (within maxHoldMs): not in the buckets yet.
+    if (this.lastTs >= 0) {
+      const heldTo = Math.min(now, this.lastTs + this.maxHoldMs);
+      for (let t = Math.max(this.lastTs, first * BUCKET_MS); t < heldTo; ) {
+        const m = Math.floor(t / BUCKET_MS);
+        const end = Math.min(heldTo, (m + 1) * BUCKET_MS);
+        if (m - first < n) dose[m - first]! += this.last * (end - t);
+        t = end;
+      }
+      if (this.lastTs > now - EIGHT_H_MS && this.lastTs <= now && this.last > peak) peak = this.last;
+    }
+    let run = 0;
+    let best = 0;
+    for (let k = 0; k < n; k++) {
+      run += dose[k]!;
+      if (k >= N15) run -= dose[k - N15]!;
+      if (run > best) best = run;
+    }
+    return { stel15max: best / FIFTEEN_MIN_MS, peak };
   }
 
   /** Metrics as of `now` (the newest reading holds up to now, within maxHoldMs). */

@@ -11,7 +11,8 @@ import { runExposureCli } from '../../cli/exposure.ts';
 import { createRulesEngine } from '../src/engine.ts';
 import { gradeChemical, gradeDust, gradeNoise } from '../src/grading.ts';
 import { ExposureWindow } from '../src/window.ts';
-import { doseToTwa, lex8h, lexWeekly, noiseDose, peakExcursion, stel15max, twa8h, type Segment } from '../src/segments.ts';
+import { lex8h, lexWeekly, peakExcursion, stel15max, twa8h, type Segment } from '../src/segments.ts';
+import { doseToTwa, dosePct as noiseDose } from '../src/noise-dose.ts';
 
 /**
  * Worked examples from the standards and published calculations (shared/reference/oel.md),

@@ -1,8 +1,8 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { accessEventLine, alertEventLine, exposureLine, readingsBody } from './line-protocol.ts';
-import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { accessEventLine, alertEventLine, exposureLine, readingsBody, shiftRecordLine } from './line-protocol.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type ShiftRecord, type ShiftRecordQuery, type Store, type StoredReading } from './store.ts';
 import { HwError } from '../errors.ts';
 import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
 import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
@@ -200,6 +200,17 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
         if (r.lex8h !== null && r.lex8h !== undefined) p.lex8h = r.lex8h as number;
         if (r.shift_twa !== null && r.shift_twa !== undefined) p.shiftTwa = r.shift_twa as number;
         return p;
+      });
+    },
+    writeShiftRecords: (records) => writeLines(records.map(shiftRecordLine)),
+    async queryShiftRecords({ sensorId, from, to }: ShiftRecordQuery): Promise<ShiftRecord[]> {
+      const res = await influxql(`SELECT shift, end_ms, c_twa, coverage, exceeded, lex8h, dose_pct, "limit", enterprise, agent FROM shift_exposure WHERE sensor = ${q(sensorId, 'sensor')} AND ${between(from, to)} ORDER BY time ASC`);
+      return rows(res).map((r) => {
+        const x: ShiftRecord = { sensorId, enterpriseId: r.enterprise as string, agent: r.agent as string, shift: r.shift as string, startMs: r.time as number, endMs: r.end_ms as number, cTwa: r.c_twa as number, coverage: r.coverage as number, exceeded: r.exceeded as boolean };
+        if (r.lex8h !== null && r.lex8h !== undefined) x.lex8h = r.lex8h as number;
+        if (r.dose_pct !== null && r.dose_pct !== undefined) x.dosePct = r.dose_pct as number;
+        if (r.limit !== null && r.limit !== undefined) x.limit = r.limit as number;
+        return x;
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {

@@ -1,6 +1,6 @@
 import type { AlertEvent, Reading } from '../types.ts';
 import { createHash } from 'node:crypto';
-import type { AccessEvent, ExposurePoint } from './store.ts';
+import type { AccessEvent, ExposurePoint, ShiftRecord } from './store.ts';
 
 // InfluxDB line protocol escaping: tag keys/values escape comma, equals and space;
 // string field values escape backslash and double quote.
@@ -75,4 +75,13 @@ const userTag = (u: string) => (/^[A-Za-z0-9_.@-]{1,64}$/.test(u) ? u : `~${crea
 /** Identity (access_event, kind, user, address, ts): two attempts of one user from one address in one ms are one point. */
 export function accessEventLine(e: AccessEvent): string {
   return `access_event,kind=${e.kind},user=${escTag(userTag(e.username))},address=${escTag(e.address || '-')} json="${escStr(JSON.stringify(e))}" ${e.ts}`;
+}
+
+/** `shift_exposure,agent,enterprise,sensor shift="..",end_ms=..,c_twa=..,coverage=..,exceeded=..[,lex8h][,dose_pct][,limit] <shift start ms>`. */
+export function shiftRecordLine(r: ShiftRecord): string {
+  let fields = `shift="${escStr(r.shift)}",end_ms=${r.endMs}i,c_twa=${r.cTwa},coverage=${r.coverage},exceeded=${r.exceeded}`;
+  if (r.lex8h !== undefined) fields += `,lex8h=${r.lex8h}`;
+  if (r.dosePct !== undefined) fields += `,dose_pct=${r.dosePct}`;
+  if (r.limit !== undefined) fields += `,limit=${r.limit}`;
+  return `shift_exposure,agent=${escTag(r.agent)},enterprise=${escTag(r.enterpriseId)},sensor=${escTag(r.sensorId)} ${fields} ${r.startMs}`;
 }

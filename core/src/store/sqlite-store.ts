@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type Store, type StoredReading } from './store.ts';
+import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type ShiftRecord, type ShiftRecordQuery, type Store, type StoredReading } from './store.ts';
 import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 import { checkId } from './influxql.ts';
 
@@ -19,6 +19,7 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
   let writeMany: ((rs: readonly Reading[]) => void) | undefined;
   let writeEvents: ((es: readonly AlertEvent[]) => void) | undefined;
   let writeExposures: ((ps: readonly ExposurePoint[]) => void) | undefined;
+  let writeShifts: ((rs: readonly ShiftRecord[]) => void) | undefined;
 
   const open = () => {
     if (!db) throw new Error('sqlite store not started');
@@ -50,6 +51,10 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
           PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS access_event (ts INTEGER NOT NULL, kind TEXT NOT NULL, json TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS access_event_ts ON access_event (ts);
+        CREATE TABLE IF NOT EXISTS shift_exposure (
+          sensor TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, enterprise TEXT NOT NULL, agent TEXT NOT NULL,
+          shift TEXT NOT NULL, c_twa REAL NOT NULL, coverage REAL NOT NULL, exceeded INTEGER NOT NULL, lex8h REAL, dose_pct REAL, limit_value REAL,
+          PRIMARY KEY (sensor, start_ms)) WITHOUT ROWID;
       `);
       // Last write wins for the same identity, as in InfluxDB.
       insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -63,6 +68,10 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       const insertExposure = db.prepare('INSERT OR REPLACE INTO exposure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       writeExposures = db.transaction((ps: readonly ExposurePoint[]) => {
         for (const p of ps) insertExposure.run(p.sensorId, p.ts, p.enterpriseId, p.agent, p.twa8h, p.stel15, p.coverage8h, p.lex8h ?? null, p.shiftTwa ?? null);
+      });
+      const insertShift = db.prepare('INSERT OR REPLACE INTO shift_exposure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      writeShifts = db.transaction((rs: readonly ShiftRecord[]) => {
+        for (const r of rs) insertShift.run(r.sensorId, r.startMs, r.endMs, r.enterpriseId, r.agent, r.shift, r.cTwa, r.coverage, r.exceeded ? 1 : 0, r.lex8h ?? null, r.dosePct ?? null, r.limit ?? null);
       });
       log.info({ path }, 'embedded store ready');
     },
@@ -102,6 +111,24 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
         if (r.lex8h !== null) p.lex8h = r.lex8h;
         if (r.shift_twa !== null) p.shiftTwa = r.shift_twa;
         return p;
+      });
+    },
+    async writeShiftRecords(records) {
+      open();
+      writeShifts!(records);
+    },
+    async queryShiftRecords({ sensorId, from, to }: ShiftRecordQuery): Promise<ShiftRecord[]> {
+      checkId(sensorId, 'sensor');
+      ({ from, to } = clampRange(from, to));
+      const rows = open()
+        .prepare('SELECT * FROM shift_exposure WHERE sensor = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms')
+        .all(sensorId, from, to) as { sensor: string; start_ms: number; end_ms: number; enterprise: string; agent: string; shift: string; c_twa: number; coverage: number; exceeded: number; lex8h: number | null; dose_pct: number | null; limit_value: number | null }[];
+      return rows.map((r) => {
+        const x: ShiftRecord = { sensorId: r.sensor, enterpriseId: r.enterprise, agent: r.agent, shift: r.shift, startMs: r.start_ms, endMs: r.end_ms, cTwa: r.c_twa, coverage: r.coverage, exceeded: r.exceeded === 1 };
+        if (r.lex8h !== null) x.lex8h = r.lex8h;
+        if (r.dose_pct !== null) x.dosePct = r.dose_pct;
+        if (r.limit_value !== null) x.limit = r.limit_value;
+        return x;
       });
     },
     async queryReadings({ sensorId, from, to, limit }: ReadingQuery): Promise<StoredReading[]> {

@@ -74,6 +74,38 @@ export interface AccessEvent {
 }
 
 /**
+ * A monitoring point's exposure over one shift, stored at the shift's end (the legal unit
+ * of assessment). Identity: (sensor, startMs); writing it again replaces it.
+ */
+export interface ShiftRecord {
+  sensorId: string;
+  enterpriseId: string;
+  agent: string;
+  /** The shift's name in the enterprise calendar (白班, …). */
+  shift: string;
+  startMs: number;
+  endMs: number;
+  /** GBZ 2.1 C_TWA = ΣCiTi / 8 h over the shift (a shorter shift is still divided by 8 h), agent unit; noise: the dose fraction D/100. */
+  cTwa: number;
+  /** Noise: the profile's 8-h level of the shift (GBZ LEX,8h; OSHA/NIOSH TWA), dB(A). */
+  lex8h?: number;
+  /** Noise: the shift's dose %. */
+  dosePct?: number;
+  /** Share of the shift with readings, 0–1. */
+  coverage: number;
+  /** The limit compared with (PC-TWA, or the noise limit in dB(A)); absent when the agent has none. */
+  limit?: number;
+  exceeded: boolean;
+}
+
+export interface ShiftRecordQuery {
+  sensorId: string;
+  /** Shifts that started in [from, to], ms. */
+  from: number;
+  to: number;
+}
+
+/**
  * The time-series store. InfluxDB is the system of record; the embedded store (SQLite)
  * has the same interface so that `npm start` needs no infrastructure. One contract test
  * suite (core/test/store-contract.test.ts) runs against both.
@@ -89,6 +121,10 @@ export interface Store {
   writeAlertEvents(events: readonly AlertEvent[]): Promise<void>;
   writeExposure(points: readonly ExposurePoint[]): Promise<void>;
   queryExposure(q: ReadingQuery): Promise<ExposurePoint[]>;
+  /** Per-shift exposure records (written by the rules engine at each shift's end). */
+  writeShiftRecords(records: readonly ShiftRecord[]): Promise<void>;
+  /** A sensor's shift records by shift start, oldest first. */
+  queryShiftRecords(q: ShiftRecordQuery): Promise<ShiftRecord[]>;
   queryReadings(q: ReadingQuery): Promise<StoredReading[]>;
   aggregateReadings(q: AggregateQuery): Promise<AggregatePoint[]>;
   /** Alert events in time order, optionally since a time (ms). */
