@@ -5,6 +5,7 @@ import { waitFor } from '../../test/ports.ts';
 import { startRedis } from '../../test/redis.ts';
 import { AuthThrottle } from '../src/auth-throttle.ts';
 import { createBroker, type Broker, type BrokerConfig, type Presence } from '../src/broker.ts';
+import { createRedisClientIds } from '../src/client-ids.ts';
 import { smallRegistry } from './fixtures.ts';
 
 const base: BrokerConfig = { host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, serviceUsername: 'svc', servicePassword: 'svc-secret' };
@@ -213,5 +214,28 @@ describe('broker cluster: client ids belong to identities across nodes', () => {
     await (await gw(b.port(), 'b', 'g2', { clientId: 'b-g2-store-2', clean: false })).endAsync();
     expect(await codeOf(gw(a.port(), 'b', 'g2', { clientId: 'b-g2-store-3', clean: false }))).toBe(5);
     expect(await codeOf(gw(b.port(), 'a', 'g2', { clientId: 'hw-rules' }))).toBe(2);
+  });
+
+  it('keeps a live clean-session claim past its TTL by refreshing it, and lets a crashed node’s claim expire', async () => {
+    const nodeX = createRedisClientIds(redis.url, { cleanTtlMs: 1500 });
+    const nodeY = createRedisClientIds(redis.url, { cleanTtlMs: 1500 });
+    const req = (owner: string, token: string) => ({ clientId: 'ttl-probe', owner, persistent: false, maxPersistent: 0, token });
+    try {
+      expect(await nodeX.claim(req('a/g1', 't1'))).toBe('ok');
+      await new Promise((r) => setTimeout(r, 2500)); // past the TTL: node X refreshed it
+      expect(await nodeY.claim(req('b/g1', 't2'))).toBe('taken');
+      await nodeX.close(); // node X dies without releasing: no more refreshes
+      await waitFor(async () => (await nodeY.claim(req('b/g1', 't2'))) === 'ok' || undefined, { what: 'the claim of a dead node to expire', timeoutMs: 5000 });
+      // A release by a connection that no longer holds the claim changes nothing.
+      await nodeY.release('ttl-probe', 't1');
+      const nodeZ = createRedisClientIds(redis.url);
+      expect(await nodeZ.claim(req('a/g1', 't3'))).toBe('taken');
+      await nodeY.release('ttl-probe', 't2');
+      expect(await nodeZ.claim(req('a/g1', 't3'))).toBe('ok');
+      await nodeZ.close();
+    } finally {
+      await nodeX.close().catch(() => undefined);
+      await nodeY.close();
+    }
   });
 });
