@@ -9,7 +9,8 @@ export function brokerConfigFrom(config: Readonly<Config>, servicePassword = con
     host: q.host, port: q.port, maxPayloadBytes: q.maxPayloadBytes,
     serviceUsername: config.service.username, servicePassword,
     maxConnections: q.maxConnections, ratePerGatewayPerS: q.ratePerGatewayPerS, rateBurst: q.rateBurst,
-    authFailLimit: q.authFailLimit, authBlockS: q.authBlockS,
+    authFailLimit: q.authFailLimit, authFailLimitPerAccount: q.authFailLimitPerAccount, authBlockS: q.authBlockS,
+    maxPersistentSessionsPerGateway: q.maxPersistentSessionsPerGateway,
     tlsPort: q.tlsPort, tlsCert: q.tlsCert, tlsKey: q.tlsKey, tlsCa: q.tlsCa, wsPort: q.wsPort, redisUrl: q.redisUrl,
   };
 }

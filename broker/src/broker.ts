@@ -1,17 +1,20 @@
 import { createServer, type Server, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
-import { verifySecret } from '../../core/src/password.ts';
+import { plainSecretEquals, verifySecret } from '../../core/src/password.ts';
 import { gatewayKey, type RegistryHolder } from '../../core/src/registry.ts';
 import { parseGatewayTopic, topics } from '../../core/src/topics.ts';
 import { checkPublish, checkSubscribe, type Identity } from './acl.ts';
+import { AuthThrottle } from './auth-throttle.ts';
+import { createMemoryClientIds, createRedisClientIds, type ClaimResult, type ClientIdClaims } from './client-ids.ts';
+import { messageRejection } from './gateway-errors.ts';
 
 export interface BrokerConfig {
   host: string;
@@ -24,8 +27,13 @@ export interface BrokerConfig {
   /** Messages per second per gateway; 0 = unlimited. */
   ratePerGatewayPerS?: number;
   rateBurst?: number;
+  /** Failed logins per address per minute before the address is blocked. */
   authFailLimit?: number;
+  /** Failed logins per account per minute before new addresses are blocked for it (auth-throttle.ts). */
+  authFailLimitPerAccount?: number;
   authBlockS?: number;
+  /** Persistent (clean = false) sessions one gateway account may hold; 0 = unbounded. */
+  maxPersistentSessionsPerGateway?: number;
   /** -1 or undefined = off. */
   tlsPort?: number;
   tlsCert?: string;
@@ -78,6 +86,7 @@ export interface BrokerDeps {
 }
 
 // MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
+const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
@@ -85,6 +94,11 @@ const NOT_AUTHORIZED = 5;
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
+
+/** MQTT allows 65,535 bytes; gateways need far fewer, and every claim is stored. */
+const MAX_CLIENT_ID_CHARS = 256;
+/** Client ids of internal services (`hw-ingest`, `hw-rules`, …): only the service account uses them. */
+const SERVICE_ID_PREFIX = 'hw-';
 
 const remoteAddress = (client: Client) => (client.conn as Partial<Socket>).remoteAddress ?? (client.req?.socket.remoteAddress) ?? 'unknown';
 
@@ -101,25 +115,6 @@ class RateLimiter {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
-  }
-}
-
-/** Failed logins per client address; an address past the limit is refused for a while. */
-class AuthThrottle {
-  private readonly byAddress = new Map<string, { failures: number[]; blockedUntil: number }>();
-  constructor(private readonly limit: number, private readonly blockMs: number) {}
-  blocked(addr: string, now = Date.now()) {
-    return (this.byAddress.get(addr)?.blockedUntil ?? 0) > now;
-  }
-  failed(addr: string, now = Date.now()) {
-    let e = this.byAddress.get(addr);
-    if (!e) this.byAddress.set(addr, (e = { failures: [], blockedUntil: 0 }));
-    e.failures = e.failures.filter((t) => t > now - 60_000);
-    e.failures.push(now);
-    if (e.failures.length >= this.limit) e.blockedUntil = now + this.blockMs;
-  }
-  succeeded(addr: string) {
-    this.byAddress.delete(addr);
   }
 }
 
@@ -148,9 +143,15 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
   // so reconnect storms do not pin the CPU. A registry change invalidates entries because
   // the stored hash is part of the key.
   const verified = new Set<string>();
-  const serviceSecret = createHash('sha256').update(config.servicePassword).digest();
   const limiter = new RateLimiter(config.ratePerGatewayPerS ?? 0, config.rateBurst ?? 1000);
-  const throttle = new AuthThrottle(config.authFailLimit ?? 5, (config.authBlockS ?? 60) * 1000);
+  const throttle = new AuthThrottle({
+    perAddressLimit: config.authFailLimit ?? 5,
+    perAccountLimit: config.authFailLimitPerAccount ?? 20,
+    blockMs: (config.authBlockS ?? 60) * 1000,
+  });
+  const clientIds: ClientIdClaims = config.redisUrl
+    ? createRedisClientIds(config.redisUrl, { onError: (err) => log.warn({ err: err.message }, 'client id claims: redis error') })
+    : createMemoryClientIds();
   const servers: { kind: 'tcp' | 'tls' | 'ws'; server: Server | TlsServer | HttpServer; wss?: WebSocketServer }[] = [];
   let sysTimer: NodeJS.Timeout | undefined;
 
@@ -192,16 +193,68 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     if (delta > 0 && !ingestOffline()) for (const release of heldForIngest.splice(0)) release();
   };
 
+  /**
+   * The credentials are right; now the client id (client-ids.ts): service ids `hw-*` are
+   * the service account's, an id in use by or holding a stored session of another
+   * username is refused, and a gateway holds at most `maxPersistentSessionsPerGateway`
+   * persistent sessions. A refusal here leaves the id's owner connected and untouched.
+   */
+  const admit = (client: Client, username: string, identity: Identity, secretHash: string | undefined, done: (err: AuthenticateError | null, ok: boolean) => void) => {
+    const clientId = client.id;
+    if (clientId.length > MAX_CLIENT_ID_CHARS) {
+      refuse('client_id_too_long');
+      return done(authError(`client id longer than ${MAX_CLIENT_ID_CHARS} characters`, IDENTIFIER_REJECTED), false);
+    }
+    if (identity.kind === 'gateway' && clientId.startsWith(SERVICE_ID_PREFIX)) {
+      refuse('client_id_reserved');
+      log.warn({ username, clientId }, 'gateway refused: client ids hw-* are reserved for services');
+      return done(authError(`client ids ${SERVICE_ID_PREFIX}* are reserved for services`, IDENTIFIER_REJECTED), false);
+    }
+    const token = randomUUID();
+    const maxPersistent = identity.kind === 'gateway' ? (config.maxPersistentSessionsPerGateway ?? 8) : 0;
+    clientIds.claim({ clientId, owner: username, persistent: !client.clean, maxPersistent, token }).then(
+      (result: ClaimResult) => {
+        if (result === 'taken') {
+          refuse('client_id_taken');
+          log.warn({ username, clientId }, 'refused: client id belongs to another identity');
+          return done(authError('client id in use by another identity', IDENTIFIER_REJECTED), false);
+        }
+        if (result === 'session-limit') {
+          refuse('persistent_session_limit');
+          log.warn({ username, clientId, max: maxPersistent }, 'refused: too many persistent sessions for this gateway');
+          return done(authError(`at most ${maxPersistent} persistent sessions per gateway; connect with clean = true to end one`, NOT_AUTHORIZED), false);
+        }
+        const release = () => void clientIds.release(clientId, token).catch((err: Error) => log.warn({ clientId, err: err.message }, 'could not release client id claim'));
+        // The connection may have gone while the claim was made: Aedes then never calls back.
+        if (client.closed || (client.conn as Partial<Socket>).destroyed) return release();
+        client.conn.once('close', release);
+        identities.set(client, identity);
+        if (secretHash !== undefined) authHashes.set(client, secretHash);
+        done(null, true);
+      },
+      (err: Error) => {
+        refuse('client_id_store');
+        log.error({ clientId, err: err.message }, 'client id claim failed');
+        done(authError('client id registry unavailable', SERVER_UNAVAILABLE), false);
+      },
+    );
+  };
+
   const aedes = new Aedes({
-    id: 'hazardwatch',
+    // Each node of a cluster needs its own id: Aedes closes a taken-over client on the
+    // other nodes and publishes a dead node's wills only when node ids differ.
+    id: config.redisUrl ? `hazardwatch-${randomUUID()}` : 'hazardwatch',
     // A subscriber that stops reading must not stall delivery to everyone else.
     drainTimeout: 30_000,
     ...(config.redisUrl ? clusterOptions(config.redisUrl) : {}),
     authenticate(client, username, password, done) {
       const addr = remoteAddress(client);
-      if (throttle.blocked(addr)) {
-        refuse('throttled');
-        return done(authError('too many failed logins from this address; try later', SERVER_UNAVAILABLE), false);
+      // A real account's name, for the per-account throttle; an unknown username has none.
+      const account = username !== undefined && (username === config.serviceUsername || deps.registry.current.gateways.has(username)) ? username : undefined;
+      const throttled = throttle.check(addr, account);
+      if (throttled) {
+        refuse(throttled === 'address' ? 'throttled' : 'throttled_account');
+        return done(authError(throttled === 'address' ? 'too many failed logins from this address; try later' : 'too many failed logins for this account; try later', SERVER_UNAVAILABLE), false);
       }
       if (counters.connections >= (config.maxConnections ?? Infinity)) {
         refuse('max_connections');
@@ -209,16 +262,16 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
       }
       const fail = (reason: string, message: string) => {
         refuse(reason);
-        throttle.failed(addr);
+        throttle.failed(addr, account);
         done(authError(message, BAD_USERNAME_OR_PASSWORD), false);
       };
-      const secret = password?.toString('utf8') ?? '';
+      // The bytes as sent: a text decode would map distinct invalid sequences to one secret.
+      const secret = password ?? Buffer.alloc(0);
       if (!username) return fail('no_credentials', 'username and password required');
       if (username === config.serviceUsername) {
-        const ok = config.servicePassword.length > 0 && createHash('sha256').update(secret).digest().equals(serviceSecret);
-        if (!ok) return fail('bad_credentials', 'bad service credentials');
-        identities.set(client, { kind: 'service', name: client.id });
-        return done(null, true);
+        if (!plainSecretEquals(secret, config.servicePassword)) return fail('bad_credentials', 'bad service credentials');
+        throttle.succeeded(addr, username);
+        return admit(client, username, { kind: 'service', name: client.id }, undefined, done);
       }
       // Gateways log in as "{enterpriseId}/{gatewayId}"; an unknown one gets the same
       // answer as a wrong secret, so gateway ids cannot be probed.
@@ -226,10 +279,8 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
       if (!gw) return fail('unknown_gateway', 'bad username or password');
       const cacheKey = `${username}\0${createHash('sha256').update(secret).digest('hex')}\0${gw.secretHash}`;
       const accept = () => {
-        identities.set(client, { kind: 'gateway', enterpriseId: gw.enterpriseId, gatewayId: gw.id });
-        authHashes.set(client, gw.secretHash);
-        throttle.succeeded(addr);
-        done(null, true);
+        throttle.succeeded(addr, username);
+        admit(client, username, { kind: 'gateway', enterpriseId: gw.enterpriseId, gatewayId: gw.id }, gw.secretHash, done);
       };
       if (verified.has(cacheKey)) return accept();
       verifySecret(secret, gw.secretHash).then(
@@ -253,14 +304,6 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         refuse('acl_publish');
         return done(new Error('$SYS is reserved'));
       }
-      // The limit guards against gateways; internal services (authenticated by the service
-      // secret) forward accepted readings in batches that may be larger than any one gateway
-      // message, and refusing one would only close their connection and stall the pipeline.
-      if (id.kind === 'gateway' && packet.payload.length > config.maxPayloadBytes) {
-        refuse('payload_too_large');
-        log.warn({ clientId: client.id, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: payload too large');
-        return done(new Error(`payload of ${packet.payload.length} bytes exceeds ${config.maxPayloadBytes}`));
-      }
       const why = checkPublish(id, packet.topic);
       if (why) {
         refuse('acl_publish');
@@ -273,7 +316,30 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         log.warn({ clientId: client.id, rate: config.ratePerGatewayPerS }, 'publish refused: gateway over its message rate');
         return done(new Error('message rate exceeded'));
       }
-      if (id.kind === 'gateway' && ingestOffline() && parseGatewayTopic(packet.topic)?.channel === 'up') {
+      const t = id.kind === 'gateway' ? parseGatewayTopic(packet.topic) : undefined;
+      // The limit guards against gateways; internal services (authenticated by the service
+      // secret) forward accepted readings in batches that may be larger than any one gateway
+      // message, and refusing one would only close their connection and stall the pipeline.
+      if (id.kind === 'gateway' && t && packet.payload.length > config.maxPayloadBytes) {
+        // No poison pill: closing the connection (as MQTT 3.1.1 has no negative PUBACK)
+        // would make a QoS 1 client resend the same message on every reconnect, forever,
+        // with everything queued behind it stalled. Instead the message is acknowledged
+        // and turned, in place, into its rejection on the gateway's own err topic: Aedes
+        // sends the PUBACK and then publishes this packet, which only err subscribers get.
+        refuse('payload_too_large');
+        log.warn({ clientId: client.id, topic: packet.topic, bytes: packet.payload.length }, 'publish rejected: payload too large (acknowledged, rejection sent to err)');
+        packet.payload = messageRejection(packet.topic, 'HW_ERR_PAYLOAD_TOO_LARGE', `${packet.payload.length} bytes > ${config.maxPayloadBytes}`);
+        packet.topic = topics.err(t.enterpriseId, t.gatewayId);
+        packet.retain = false;
+        return done(null);
+      }
+      // A retained `up` would be replayed to every new subscriber (an ingest worker that
+      // restarts would store it again) and kept by the broker: the flag is stripped.
+      if (t?.channel === 'up' && packet.retain) {
+        refuse('retain_stripped');
+        packet.retain = false;
+      }
+      if (id.kind === 'gateway' && ingestOffline() && t?.channel === 'up') {
         refuse('held_ingest_offline');
         // A gateway that left meanwhile sends the message again on reconnecting: drop this copy.
         heldForIngest.push(() => done(client.closed ? new Error('gateway disconnected while held') : null));
@@ -368,7 +434,9 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         if (!config.tlsCert || !config.tlsKey) throw new Error('HW_MQTT_TLS_PORT is set: HW_MQTT_TLS_CERT and HW_MQTT_TLS_KEY are required');
         const tls = createTlsServer({
           cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey),
-          ...(config.tlsCa ? { ca: readFileSync(config.tlsCa), requestCert: true, rejectUnauthorized: false } : {}),
+          // With a client CA, a client must present a certificate that CA signed: the
+          // handshake fails otherwise, before any MQTT byte (credentials are still checked).
+          ...(config.tlsCa ? { ca: readFileSync(config.tlsCa), requestCert: true, rejectUnauthorized: true } : {}),
         }, handleSocket);
         await listen(tls, config.tlsPort!);
         servers.push({ kind: 'tls', server: tls });
@@ -392,6 +460,7 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
       for (const s of servers) s.wss?.close();
       await new Promise<void>((r) => aedes.close(() => r()));
       await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.server.close(() => r()))));
+      await clientIds.close();
     },
   };
 }

@@ -1,0 +1,111 @@
+/**
+ * Login throttling for the broker, per client address and per account.
+ *
+ * Per address: more than `perAddressLimit` failed logins from one address within the
+ * window block that address for `blockMs`. A successful login clears only the failures
+ * that address made *for that same account* (a gateway that fixed its secret), never
+ * the failures against other accounts: otherwise an attacker holding one gateway's
+ * credentials could guess another's secret forever, logging in as itself between tries.
+ *
+ * Per account: more than `perAccountLimit` failures for one account within the window,
+ * from any mix of addresses, lock that account for `blockMs` — but only for addresses
+ * that have not logged in successfully as that account before (its known addresses,
+ * at most `knownAddressesPerAccount`, most recent kept). An attacker guessing from many
+ * addresses can therefore lock a gateway out of *new* addresses (a gateway whose address
+ * changes during the attack waits for the block to end), but cannot lock it out of the
+ * address it already connects from, and gets no more than the limit of guesses a window.
+ *
+ * State is per broker process; in a cluster each node counts on its own, so the limits
+ * apply per node.
+ */
+export interface AuthThrottleOptions {
+  perAddressLimit: number;
+  perAccountLimit: number;
+  blockMs: number;
+  /** Failures older than this are forgotten, ms. */
+  windowMs?: number;
+  /** Addresses tracked at once; the oldest entry is dropped past it (memory bound). */
+  maxAddresses?: number;
+  knownAddressesPerAccount?: number;
+}
+
+export type ThrottleVerdict = 'address' | 'account' | undefined;
+
+interface AddressEntry {
+  /** Recent failures, oldest first: when, and for which account ('' = unknown username). */
+  failures: { at: number; account: string }[];
+  blockedUntil: number;
+}
+
+interface AccountEntry {
+  failures: number[];
+  blockedUntil: number;
+  /** Address → last successful login, ms; insertion order = least recent first. */
+  known: Map<string, number>;
+}
+
+export class AuthThrottle {
+  private readonly byAddress = new Map<string, AddressEntry>();
+  private readonly byAccount = new Map<string, AccountEntry>();
+  private readonly windowMs: number;
+  private readonly maxAddresses: number;
+  private readonly maxKnown: number;
+
+  constructor(private readonly opts: AuthThrottleOptions) {
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.maxAddresses = opts.maxAddresses ?? 100_000;
+    this.maxKnown = opts.knownAddressesPerAccount ?? 16;
+  }
+
+  /** Whether a login from `addr` (as `account`, when the username is a known one) is refused now, and why. */
+  check(addr: string, account: string | undefined, now = Date.now()): ThrottleVerdict {
+    if ((this.byAddress.get(addr)?.blockedUntil ?? 0) > now) return 'address';
+    if (account !== undefined) {
+      const a = this.byAccount.get(account);
+      if (a && a.blockedUntil > now && !a.known.has(addr)) return 'account';
+    }
+    return undefined;
+  }
+
+  /**
+   * A failed login. `account` is the username when it names a real account (gateway or
+   * service), undefined otherwise, so random usernames cannot grow the per-account map.
+   */
+  failed(addr: string, account: string | undefined, now = Date.now()): void {
+    let e = this.byAddress.get(addr);
+    if (!e) {
+      if (this.byAddress.size >= this.maxAddresses) this.byAddress.delete(this.byAddress.keys().next().value!);
+      this.byAddress.set(addr, (e = { failures: [], blockedUntil: 0 }));
+    }
+    e.failures = e.failures.filter((f) => f.at > now - this.windowMs);
+    e.failures.push({ at: now, account: account ?? '' });
+    // Only the newest `limit` failures can matter: keep the list bounded.
+    if (e.failures.length > this.opts.perAddressLimit) e.failures.splice(0, e.failures.length - this.opts.perAddressLimit);
+    if (e.failures.length >= this.opts.perAddressLimit) e.blockedUntil = now + this.opts.blockMs;
+    if (account === undefined) return;
+    const a = this.account(account);
+    a.failures = a.failures.filter((t) => t > now - this.windowMs);
+    a.failures.push(now);
+    if (a.failures.length > this.opts.perAccountLimit) a.failures.splice(0, a.failures.length - this.opts.perAccountLimit);
+    if (a.failures.length >= this.opts.perAccountLimit) a.blockedUntil = now + this.opts.blockMs;
+  }
+
+  /** A successful login as `account` from `addr`. */
+  succeeded(addr: string, account: string, now = Date.now()): void {
+    const e = this.byAddress.get(addr);
+    if (e) {
+      e.failures = e.failures.filter((f) => f.account !== account);
+      if (e.failures.length === 0 && e.blockedUntil <= now) this.byAddress.delete(addr);
+    }
+    const a = this.account(account);
+    a.known.delete(addr);
+    a.known.set(addr, now);
+    if (a.known.size > this.maxKnown) a.known.delete(a.known.keys().next().value!);
+  }
+
+  private account(account: string): AccountEntry {
+    let a = this.byAccount.get(account);
+    if (!a) this.byAccount.set(account, (a = { failures: [], blockedUntil: 0, known: new Map() }));
+    return a;
+  }
+}
