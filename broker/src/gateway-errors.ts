@@ -1,5 +1,5 @@
 import { reject, type ErrorCode } from '../../core/src/errors.ts';
-import type { ErrMessage } from '../../ingest/src/ingest-worker.ts';
+import type { ErrMessage } from '../../core/src/err-message.ts';
 
 /**
  * A whole-message rejection decided by the broker itself (ingest never sees the message),

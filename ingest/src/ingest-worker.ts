@@ -11,7 +11,7 @@ import type { Reading } from '../../core/src/types.ts';
 import { decodePayload } from './decode.ts';
 import { isRejection, validateReading } from './validate.ts';
 import { createSpool, type SpoolConfig } from './spool.ts';
-import { errMessage, type ErrMessage } from './err-message.ts';
+import { errMessage, type ErrMessage } from '../../core/src/err-message.ts';
 
 export type { ErrMessage };
 

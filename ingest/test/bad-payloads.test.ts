@@ -15,7 +15,7 @@ import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
 import { decodePayload } from '../src/decode.ts';
 import { isRejection, validateReading } from '../src/validate.ts';
-import { ERR_MESSAGE_MAX_BYTES, errMessage } from '../src/err-message.ts';
+import { ERR_MESSAGE_MAX_BYTES, errMessage } from '../../core/src/err-message.ts';
 import { createIngestWorker, type ErrMessage, type IngestWorker } from '../src/ingest-worker.ts';
 
 const E = 'cement-liguo';

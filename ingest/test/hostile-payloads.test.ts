@@ -13,7 +13,7 @@ import { topics } from '../../core/src/topics.ts';
 import { connectGateway } from '../../test/clients.ts';
 import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
-import { ERR_MESSAGE_MAX_BYTES, type ErrMessage } from '../src/err-message.ts';
+import { ERR_MESSAGE_MAX_BYTES, type ErrMessage } from '../../core/src/err-message.ts';
 import { createIngestWorker, type IngestWorker } from '../src/ingest-worker.ts';
 
 const E = 'cement-liguo';

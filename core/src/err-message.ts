@@ -1,4 +1,4 @@
-import type { Rejection } from '../../core/src/errors.ts';
+import type { Rejection } from './errors.ts';
 
 /** What the gateway finds on its err topic. */
 export interface ErrMessage {
