@@ -70,7 +70,22 @@ export interface RulesEngine {
   tick(): void;
   /** Resolves once every event so far is stored. */
   flush(): Promise<void>;
+  /** Real signals for /api/health (core/src/health.ts rulesHealth). */
+  status(): RulesStatus;
   stop(): Promise<void>;
+}
+
+export interface RulesStatus {
+  started: boolean;
+  /** When the periodic check (dead-man, exposure snapshot) last completed, ms. */
+  lastTickAt: number;
+  tickEveryMs: number;
+  /** When readings were last evaluated, ms (0: none yet), and how many so far. */
+  lastEvaluationAt: number;
+  evaluated: number;
+  /** Alert events the store has not taken yet. */
+  unsavedEvents: number;
+  activeAlerts: number;
 }
 
 interface SensorState {
@@ -91,6 +106,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  const health = { started: false, lastTickAt: 0, tickEveryMs: 0, lastEvaluationAt: 0, evaluated: 0 };
 
   const save = () => {
     saving = saving.then(async () => {
@@ -216,6 +232,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     }
     // Reporting again: clear at once (no hold: the reading itself is the evidence).
     for (const id of alive) alerts.clearNow(id, 'dead-man', t);
+    health.lastTickAt = t;
   }
 
   const this_: RulesEngine = {
@@ -234,6 +251,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       const every = deadMan.checkEveryMs(deps.registry.current.sensors.values());
       timer = setInterval(tick, every);
       timer.unref();
+      Object.assign(health, { started: true, lastTickAt: now(), tickEveryMs: every });
       log.info({ restoredAlerts: alerts.active().length, restoredReadings: restored, deadManCheckMs: every }, 'rules engine ready');
     },
     handleReadings(readings) {
@@ -241,6 +259,10 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       for (const r of readings) {
         const s = sensors.get(r.sensorId);
         if (s) ingestOne(s, r, true);
+      }
+      if (readings.length) {
+        health.lastEvaluationAt = now();
+        health.evaluated += readings.length;
       }
     },
     handlePresence(p) {
@@ -314,6 +336,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     },
     tick,
     flush: () => save(),
+    status: () => ({ ...health, unsavedEvents: unsaved.length, activeAlerts: alerts.count() }),
     async stop() {
       if (timer) clearInterval(timer);
       await save();
