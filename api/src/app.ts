@@ -20,6 +20,7 @@ import { ALERT_LEVELS } from '../../core/src/types.ts';
 import { MAX_READING_SUBSCRIPTIONS, type ClientMessage, type LiveReading, type ServerMessage } from '../../core/src/ws-messages.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { createSessions } from './sessions.ts';
+import { registerAgentsRoute } from './agents-route.ts';
 import { checkAll, COMPONENTS, summarise, type HealthCheck } from '../../core/src/health.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, errors, HealthSchema, UserSchema } from './schemas.ts';
 
@@ -208,6 +209,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   void app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   void app.register(async (api) => {
+    registerAgentsRoute(api, { catalogue: opts.catalogue, userOf });
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
     api.post('/api/login', { schema: { body: LoginBody, tags: ['session'], security: [], response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401) } } }, async (req) => {
       const { username, password } = req.body as { username: string; password: string };
