@@ -368,6 +368,13 @@ function connect() {
   };
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data as string) as ServerMessage;
+    if (msg.type === 'hello' && msg.lastEventId < state.lastEventId) {
+      // Event ids restarted: another API process (a restart) cannot replay what this board
+      // missed. Start again from a snapshot.
+      state.lastEventId = 0;
+      ws.close();
+      return;
+    }
     if (msg.type === 'snapshot') {
       state.alerts = new Map(msg.alerts.map((a) => [a.id, a]));
       state.lastEventId = msg.lastEventId;
@@ -408,6 +415,9 @@ async function showBoard() {
 function logout() {
   state.token = null;
   state.me = undefined;
+  // The next login starts from a snapshot: what this session saw is not the next one's.
+  state.lastEventId = 0;
+  state.alerts = new Map();
   sessionStorage.removeItem('hw.token');
   const ws = state.ws;
   state.ws = undefined;
