@@ -64,12 +64,13 @@ export function summarise(components: Record<string, ComponentHealth>): HealthSu
 const ago = (ms: number) => `${(ms / 1000).toFixed(1)} s ago`;
 
 /** The rules engine is healthy when started and its periodic check ran recently. */
-export function rulesHealth(s: { started: boolean; lastTickAt: number; tickEveryMs: number; lastEvaluationAt: number; evaluated: number; unsavedEvents: number; activeAlerts: number }, now: number): ComponentHealth {
+export function rulesHealth(s: { started: boolean; lastTickAt: number; tickEveryMs: number; lastEvaluationAt: number; evaluated: number; lagMs: number; unsavedEvents: number; activeAlerts: number }, now: number): ComponentHealth {
   if (!s.started) return { ok: false, detail: 'not started (restoring state from the store)' };
   const tickAge = now - s.lastTickAt;
   const parts = [
     `${s.activeAlerts} active alerts`,
-    s.lastEvaluationAt ? `last evaluation ${ago(now - s.lastEvaluationAt)} (${s.evaluated} readings evaluated)` : 'no reading evaluated yet',
+    // The lag includes the gateways' clock skew: reported, not judged.
+    s.lastEvaluationAt ? `last evaluation ${ago(now - s.lastEvaluationAt)} (${s.evaluated} readings evaluated; newest reading ${(s.lagMs / 1000).toFixed(1)} s old when evaluated)` : 'no reading evaluated yet',
     `periodic check ${ago(tickAge)}`,
   ];
   if (s.unsavedEvents > 0) parts.push(`${s.unsavedEvents} alert events not stored yet`);

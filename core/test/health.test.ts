@@ -12,9 +12,9 @@ describe('health', () => {
   });
 
   it('the rules engine is down before it starts and when its periodic check is overdue', () => {
-    const base = { started: true, lastTickAt: 10_000, tickEveryMs: 5000, lastEvaluationAt: 12_000, evaluated: 3, unsavedEvents: 0, activeAlerts: 1 };
+    const base = { started: true, lastTickAt: 10_000, tickEveryMs: 5000, lastEvaluationAt: 12_000, evaluated: 3, lagMs: 250, unsavedEvents: 0, activeAlerts: 1 };
     expect(rulesHealth({ ...base, started: false }, 12_000).ok).toBe(false);
-    expect(rulesHealth(base, 12_000)).toMatchObject({ ok: true });
+    expect(rulesHealth(base, 12_000)).toMatchObject({ ok: true, detail: expect.stringContaining('newest reading 0.3 s old') });
     expect(rulesHealth(base, 10_000 + 3 * 5000 + 1)).toMatchObject({ ok: false, detail: expect.stringContaining('overdue') });
   });
 

@@ -83,6 +83,8 @@ export interface RulesStatus {
   /** When readings were last evaluated, ms (0: none yet), and how many so far. */
   lastEvaluationAt: number;
   evaluated: number;
+  /** How old the newest reading of the last evaluated batch was when evaluated, ms (gateway clocks included). */
+  lagMs: number;
   /** Alert events the store has not taken yet. */
   unsavedEvents: number;
   activeAlerts: number;
@@ -106,7 +108,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
-  const health = { started: false, lastTickAt: 0, tickEveryMs: 0, lastEvaluationAt: 0, evaluated: 0 };
+  const health = { started: false, lastTickAt: 0, tickEveryMs: 0, lastEvaluationAt: 0, evaluated: 0, lagMs: 0 };
 
   const save = () => {
     saving = saving.then(async () => {
@@ -256,13 +258,16 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     },
     handleReadings(readings) {
       const sensors = deps.registry.current.sensors;
+      let newest = -Infinity;
       for (const r of readings) {
         const s = sensors.get(r.sensorId);
         if (s) ingestOne(s, r, true);
+        if (r.ts > newest) newest = r.ts;
       }
       if (readings.length) {
         health.lastEvaluationAt = now();
         health.evaluated += readings.length;
+        health.lagMs = health.lastEvaluationAt - newest;
       }
     },
     handlePresence(p) {
