@@ -12,6 +12,7 @@ import { createStore } from '../core/src/store/index.ts';
 import { createIngestWorker } from '../ingest/src/ingest-worker.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createRulesEngine } from '../rules/src/engine.ts';
+import { inProcessHealth } from './service-health.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 import { reloadRegistryOnSighup } from './registry-reload.ts';
@@ -56,11 +57,7 @@ export async function startAll(config: Readonly<Config>, logger: Logger): Promis
     registry, store, logger, metrics, catalogue, insights: rules,
     actions: { run: (cmd) => rules.command(cmd) },
     sessionTtlMs: config.http.sessionTtlS * 1000,
-    health: {
-      broker: () => ({ ok: !broker.aedes.closed, detail: `${broker.counters.connections} connections` }),
-      ingest: () => ({ ok: ingest.pending() < 100_000, detail: `${ingest.pending()} readings pending` }),
-      rules: () => ({ ok: true, detail: `${rules.activeAlerts().length} active alerts` }),
-    },
+    health: inProcessHealth({ broker, ingest, rules, config }),
   });
   await api.loadHistory();
   await rules.start();

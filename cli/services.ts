@@ -4,7 +4,9 @@ import { buildApp } from '../api/src/app.ts';
 import { createBroker } from '../broker/src/broker.ts';
 import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
-import { createMqttBus, type MqttBus } from '../core/src/bus.ts';
+import { createAedesBus, createMqttBus, type MqttBus } from '../core/src/bus.ts';
+import { COMPONENTS, createHealthBoard, startHealthReports, type HealthCheck } from '../core/src/health.ts';
+import { brokerCheck, ingestChecks, rulesCheck } from './service-health.ts';
 import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import type { Logger } from '../core/src/logger.ts';
@@ -52,15 +54,29 @@ function serviceBus(config: Readonly<Config>, name: string, persistent = false):
   return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, clientId, { persistent });
 }
 
+/** Publish this service's health on the bus every HW_SERVICE_HEALTH_REPORT_MS; the API reads it. */
+function reportHealth(config: Readonly<Config>, logger: Logger, service: string, publish: (topic: string, payload: string) => Promise<void>, checks: Record<string, HealthCheck>) {
+  return startHealthReports({
+    service, intervalMs: config.service.healthReportMs, checks,
+    publish: (payload) => publish(topics.internalHealth(service), payload),
+    onError: (err) => logger.debug({ err: err.message, service }, 'health report not published'),
+  });
+}
+
 /** `hazardwatch broker`: the MQTT broker alone (several share state through HW_MQTT_REDIS_URL). */
 export async function runBroker(config: Readonly<Config>, logger: Logger): Promise<Running> {
   const { registry, metrics } = common(config, logger);
   if (!config.service.password) throw new HwError('HW_ERR_CONFIG', 'the broker needs HW_SERVICE_PASSWORD for the ingest, rules and api services');
   const broker = createBroker({ registry, logger, metrics }, brokerConfigFrom(config));
   await broker.start();
+  const bus = createAedesBus(broker.aedes);
+  const reports = reportHealth(config, logger, 'broker', (t, p) => bus.publish(t, p), { broker: brokerCheck(broker) });
   return {
     describe: { service: 'broker', mqttPort: broker.port(), tlsPort: broker.tlsPort(), wsPort: broker.wsPort(), cluster: Boolean(config.mqtt.redisUrl) },
-    stop: () => broker.stop(),
+    async stop() {
+      reports.stop();
+      await broker.stop();
+    },
   };
 }
 
@@ -72,7 +88,8 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
   const store = createStore(config, logger);
   await store.start();
   // Persistent: a kill -9 of this process loses nothing the broker acknowledged to a gateway.
-  const bus = serviceBus(config, shard ? `ingest-${shard.index}of${shard.count}` : 'ingest', true);
+  const name = shard ? `ingest-${shard.index}of${shard.count}` : 'ingest';
+  const bus = serviceBus(config, name, true);
   // Accepted readings go on to the rules engine and the API in one message per event-loop
   // turn, not one per gateway message: with single-reading messages that halves the
   // broker's work per reading (multi-process figures in BENCHMARKS.md).
@@ -100,9 +117,11 @@ export async function runIngest(config: Readonly<Config>, logger: Logger, args: 
   );
   await worker.start();
   await bus.connect();
+  const reports = reportHealth(config, logger, name, (t, p) => bus.publish(t, p), ingestChecks(worker, config));
   return {
     describe: { service: 'ingest', shard: shard ? `${shard.index}/${shard.count}` : 'all', store: store.kind },
     async stop() {
+      reports.stop();
       await worker.stop();
       await bus.close();
       await store.stop();
@@ -124,9 +143,11 @@ export async function runRules(config: Readonly<Config>, logger: Logger): Promis
     engine.command(JSON.parse(payload.toString()) as AlertCommand);
   });
   await bus.connect();
+  const reports = reportHealth(config, logger, 'rules', (t, p) => bus.publish(t, p), { rules: rulesCheck(engine) });
   return {
     describe: { service: 'rules', store: store.kind },
     async stop() {
+      reports.stop();
       await engine.stop();
       await bus.close();
       await store.stop();
@@ -141,8 +162,14 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
   await store.start();
   const bus = serviceBus(config, 'api');
   const waiting = new Map<string, (e: AlertEvent) => void>();
+  // The other services' health, from their reports on the bus (a component whose reports stop is down).
+  const board = createHealthBoard();
+  const reported = (name: string): HealthCheck => () => board.components([name])[name]!;
+  const health: Record<string, HealthCheck> = Object.fromEntries(COMPONENTS.filter((n) => n !== 'store' && n !== 'api').map((n) => [n, reported(n)]));
+  const brokerReported = health.broker!;
+  health.broker = async () => (bus.isConnected() ? brokerReported() : { ok: false, detail: `the api is not connected to the broker at ${config.service.brokerUrl}` });
   const api = buildApp({
-    registry, store, logger, metrics, catalogue,
+    registry, store, logger, metrics, catalogue, health,
     sessionTtlMs: config.http.sessionTtlS * 1000,
     actions: {
       // Ask the rules engine and wait for its event (it owns the alert lifecycle).
@@ -163,6 +190,7 @@ export async function runApi(config: Readonly<Config>, logger: Logger): Promise<
     },
   });
   await api.loadHistory();
+  await bus.subscribe(topics.allHealth, (_t, payload) => void board.receive(payload));
   await bus.subscribe(topics.internalReadings, (_t, payload) => api.onReadings(JSON.parse(payload.toString()) as Reading[]));
   await bus.subscribe(topics.internalAlerts, (_t, payload) => {
     const e = JSON.parse(payload.toString()) as AlertEvent;

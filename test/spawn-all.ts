@@ -55,10 +55,15 @@ export async function spawnHw(args: string[], env: Record<string, string> = {}, 
   return {
     child, ready: fields, dataDir, logs,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      child.kill(signal);
-      const code = await exited;
+      // A child that already ended has an exit code, or (killed by a signal) exitCode null
+      // and signalCode set: waiting for an 'exit' event then would wait forever.
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      const code = ended
+        ? child.exitCode
+        : await new Promise<number | null>((r) => {
+          child.once('exit', (c) => r(c));
+          child.kill(signal);
+        });
       if (!env.HW_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },

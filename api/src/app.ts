@@ -14,7 +14,7 @@ import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type ComponentHealth, type Reading } from '../../core/src/types.ts';
+import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type Reading } from '../../core/src/types.ts';
 import type { Catalogue } from '../../core/src/agents.ts';
 import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
@@ -25,6 +25,8 @@ import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchem
 import { DEFAULT_LOGIN_THROTTLE, registerLoginRoutes, type LoginThrottle } from './login-routes.ts';
 import { checkId } from '../../core/src/store/influxql.ts';
 import { checkRange, MAX_OFFSET, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/store/time-range.ts';
+import { registerAgentsRoute } from './agents-route.ts';
+import { checkAll, COMPONENTS, summarise, type HealthCheck } from '../../core/src/health.ts';
 
 /** Runs a person's command on an alert (the rules engine owns the lifecycle). */
 export interface AlertActions {
@@ -38,8 +40,11 @@ export interface AppOptions {
   metrics: Metrics;
   actions: AlertActions;
   sessionTtlMs: number;
-  /** Extra components for /api/health (broker, ingest, rules when in process). */
-  health?: Record<string, () => ComponentHealth | Promise<ComponentHealth>>;
+  /**
+   * Components for /api/health besides the store and the API itself: asked directly in one
+   * process, or read from the services' reports in the split deployment (core/src/health.ts).
+   */
+  health?: Record<string, HealthCheck>;
   catalogue: Catalogue;
   /** Live exposure, grades (the rules engine, when it runs in this process). */
   insights?: Insights;
@@ -279,15 +284,21 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   });
   void app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   void app.register(async (api) => {
+    registerAgentsRoute(api, { catalogue: opts.catalogue, userOf });
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
     registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
     api.get('/api/me', { schema: { tags: ['session'], summary: 'The logged-in user', response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
 
     api.get('/api/health', { schema: { tags: ['operations'], security: [], response: { 200: HealthSchema, 503: HealthSchema } } }, async (_req, reply) => {
-      const components: Record<string, ComponentHealth> = { store: await opts.store.health() };
-      for (const [name, fn] of Object.entries(opts.health ?? {})) components[name] = await fn();
-      const ok = Object.values(components).every((c) => c.ok);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', components });
+      const checks: Record<string, HealthCheck> = {
+        ...opts.health,
+        store: () => opts.store.health(),
+        api: () => ({ ok: true, detail: `${sockets.size} WebSocket clients, ${view.all().length} alerts in view` }),
+      };
+      // The usual components first, in pipeline order, then any others.
+      const names = [...COMPONENTS.filter((n) => n in checks), ...Object.keys(checks).filter((n) => !(COMPONENTS as readonly string[]).includes(n))];
+      const health = summarise(await checkAll(Object.fromEntries(names.map((n) => [n, checks[n]!]))));
+      return reply.code(health.status === 'ok' ? 200 : 503).send(health);
     });
 
     api.get('/api/jurisdictions', { schema: { tags: ['network'], summary: 'Your part of the jurisdiction tree: your jurisdiction, everything under it, and its ancestors', response: { 200: Type.Array(JurisdictionSchema), ...errors(401) } } }, async (req) => {

@@ -64,6 +64,8 @@ export interface MqttBus extends MessageBus {
    * time, so a message held for a handler not yet registered would stall the SUBACK.
    */
   connect(): Promise<void>;
+  /** Connected to the broker now (false while mqtt.js reconnects). */
+  isConnected(): boolean;
 }
 
 export function createMqttBus(url: string, username: string, password: string, clientId: string, opts: MqttBusOptions = {}): MqttBus {
@@ -89,6 +91,7 @@ export function createMqttBus(url: string, username: string, password: string, c
     );
   };
   return {
+    isConnected: () => client.connected,
     async connect() {
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());

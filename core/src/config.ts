@@ -69,6 +69,7 @@ export const ConfigSchema = Type.Object({
     username: Type.String({ default: 'svc', description: 'MQTT username internal services use' }),
     password: Type.String({ default: '', description: 'MQTT password for internal services (secret); empty = generated per run in `all` mode' }),
     brokerUrl: Type.String({ default: '', description: 'broker URL for separately run services, e.g. mqtt://127.0.0.1:1883' }),
+    healthReportMs: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000, description: 'separately run services publish their health this often, ms; the API marks one down after 3 missed reports' }),
   }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
 });

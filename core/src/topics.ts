@@ -18,6 +18,9 @@ export const topics = {
   /** Internal fan-out between separately deployed services (services only). */
   internalReadings: 'hw/internal/readings',
   internalAlerts: 'hw/internal/alerts',
+  /** Separately run services' health reports: `hw/internal/health/{service}` (core/src/health.ts). */
+  internalHealth: (service: string) => `hw/internal/health/${service}`,
+  allHealth: 'hw/internal/health/+',
 } as const;
 
 export interface GatewayTopic {

@@ -25,7 +25,7 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-export function drawChart(svg: SVGSVGElement, opts: { from: number; to: number; history: Point[]; live: Point[]; limits: ChartLimit[]; unit: string; locale: string }) {
+export function drawChart(svg: SVGSVGElement, opts: { from: number; to: number; history: Point[]; live: Point[]; limits: ChartLimit[]; unit: string; timeLabel: (ms: number) => string }) {
   const all = [...opts.history, ...opts.live];
   const isDb = opts.unit === 'dB(A)';
   const values = [...all.map((p) => p.value), ...opts.limits.map((l) => l.value)];
@@ -41,7 +41,7 @@ export function drawChart(svg: SVGSVGElement, opts: { from: number; to: number; 
   }
   for (let i = 0; i <= 4; i++) {
     const ts = opts.from + ((opts.to - opts.from) * i) / 4;
-    children.push(node('text', { x: x(ts), y: H - 6, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis' }, new Date(ts).toLocaleTimeString(opts.locale, { hour: '2-digit', minute: '2-digit' })));
+    children.push(node('text', { x: x(ts), y: H - 6, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis' }, opts.timeLabel(ts)));
   }
   for (const l of opts.limits) {
     if (l.value > top) continue;

@@ -1,7 +1,8 @@
 import './style.css';
 import { dict, type Key, type Lang } from './i18n.ts';
 import { drawChart, type ChartLimit, type Point } from './chart.ts';
-import type { Alert, AlertLevel, Jurisdiction } from '../../core/src/types.ts';
+import type { Alert, AlertEvent, AlertLevel, Jurisdiction } from '../../core/src/types.ts';
+import { formatDateTime } from './format.ts';
 import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
 
 const LEVEL_RANK: Record<AlertLevel, number> = { blue: 0, yellow: 1, orange: 2, red: 3 };
@@ -17,8 +18,10 @@ interface Sensor {
   id: string; enterpriseId: string; agent: string; agentName: string; agentNameEn: string; workplace?: string; agentUnit: string;
   limits: Partial<Record<'pcTwa' | 'pcStel' | 'mac' | 'lex8h' | 'reference', LimitValue>> | null;
   last: { ts: number; valueStd: number } | null; status: string; grade: { grade: number; label: string } | null;
-  exposure: { twa8h: number; stel15: number; coverage8h: number; lex8h?: number } | null;
+  /** dosePct: noise dose % under the enterprise's profile, when the API gives it. */
+  exposure: { twa8h: number; stel15: number; coverage8h: number; lex8h?: number; dosePct?: number } | null;
 }
+interface AgentName { key: string; name: string; nameEn: string }
 interface PassRate { jurisdictionId: string; name: string; level: string; points: number; passing: number; failing: number; notAssessed: number; passRatePct: number | null; dataCompletenessPct: number | null; completenessThresholdPct: number; targetPct: number; meetsTarget: boolean | null }
 
 const state = {
@@ -29,6 +32,8 @@ const state = {
   alerts: new Map<string, Alert>(),
   enterprises: [] as Enterprise[],
   jurisdictions: [] as Jurisdiction[],
+  /** Agent key → names, from /api/agents (core/data/agents.yaml). */
+  agents: new Map<string, AgentName>(),
   filter: '' as string,
   lastEventId: 0,
   ws: undefined as WebSocket | undefined,
@@ -36,6 +41,8 @@ const state = {
 };
 
 const t = (k: Key) => dict[state.lang][k] ?? k;
+/** A word for a key that may not be in the dictionary (a rule or event kind added later shows as itself). */
+const tOr = (k: string, fallback: string) => (dict[state.lang] as Record<string, string>)[k] ?? fallback;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {}, ...children: (Node | string)[]) => {
   const e = document.createElement(tag);
   const { dataset, ...rest } = props;
@@ -50,7 +57,15 @@ const enterpriseName = (id: string) => {
   return e ? nameOf(e) : id;
 };
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
-const time = (ms: number) => new Date(ms).toLocaleTimeString(state.lang === 'zh' ? 'zh-CN' : 'en-GB');
+/** Every time shown carries its date: 2026-12-02 14:05 (local time). */
+const time = (ms: number, seconds = false) => formatDateTime(ms, seconds);
+/** The hazard's name in the user's language, never the catalogue key. */
+const agentName = (key: string) => {
+  const a = state.agents.get(key);
+  return a ? (state.lang === 'en' ? a.nameEn : a.name) : tOr(`agent-${key}`, key);
+};
+/** What the rule is, in words (TWA, STEL, MAC, peak, forecast, shift, fault, offline …). */
+const ruleName = (rule: string) => tOr(`rule-${rule}`, rule);
 
 /** The selected jurisdiction and everything under it (empty filter: all the user sees). */
 function inFilter(townshipId: string): boolean {
@@ -95,8 +110,13 @@ function renderBoard() {
     ...rows.map((a) => {
       const tr = el('tr', { className: `level-${a.level}`, title: `${a.reason.metric}: ${a.reason.source}`, dataset: { alertId: a.id, state: a.state } });
       const expected = a.reason.expectedAt ? ` → ${time(a.reason.expectedAt)}` : '';
-      for (const c of [t(a.level), enterpriseName(a.enterpriseId), a.sensorId, a.agent, `${fmt(a.reason.value)} ${a.reason.unit}${expected}`, `${fmt(a.reason.limit)} ${a.reason.unit}`, time(a.openedAt), t(a.state)]) tr.append(el('td', { textContent: c }));
+      const cells: [string, string][] = [
+        ['level', t(a.level)], ['enterprise', enterpriseName(a.enterpriseId)], ['sensor', a.sensorId], ['agent', agentName(a.agent)], ['rule', ruleName(a.rule)],
+        ['value', `${fmt(a.reason.value)} ${a.reason.unit}${expected}`], ['limit', `${fmt(a.reason.limit)} ${a.reason.unit}`], ['since', time(a.openedAt)], ['state', t(a.state)],
+      ];
+      for (const [col, text] of cells) tr.append(el('td', { textContent: text, className: `col-${col}` }));
       const actions = el('td', { className: 'actions' });
+      actions.append(el('button', { className: 'history', textContent: t('history-open'), onclick: () => void openHistory(a) }));
       if (a.state === 'open') actions.append(el('button', { className: 'ack', textContent: t('ack'), onclick: () => openAction('ack', a) }));
       if (regulator) actions.append(el('button', { className: 'resolve', textContent: t('resolve'), onclick: () => openAction('resolve', a) }));
       actions.append(el('button', { className: 'comment', textContent: t('comment'), onclick: () => openAction('comment', a) }));
@@ -122,7 +142,7 @@ function openAction(action: Action, alert: Alert) {
   const form = $<HTMLFormElement>('action-form');
   form.reset();
   $('action-title').textContent = t(action === 'ack' ? 'ackTitle' : action === 'resolve' ? 'resolveTitle' : 'commentTitle');
-  $('action-alert').textContent = `${t(alert.level)} · ${enterpriseName(alert.enterpriseId)} · ${alert.sensorId}`;
+  $('action-alert').textContent = `${t(alert.level)} · ${enterpriseName(alert.enterpriseId)} · ${alert.sensorId} · ${agentName(alert.agent)} · ${ruleName(alert.rule)}`;
   $('reason-wrap').hidden = action !== 'resolve';
   (form.elements.namedItem('note') as HTMLTextAreaElement).required = action === 'comment';
   $('action-error').textContent = '';
@@ -143,6 +163,39 @@ async function submitAction(ev: SubmitEvent) {
     render();
   } catch (err) {
     $('action-error').textContent = (err as Error).message;
+  }
+}
+
+// ---- an alert's whole history ------------------------------------------------------
+
+/** The latest alert asked for: a slower answer for an earlier one must not replace it. */
+let historyFor = '';
+
+async function openHistory(alert: Alert) {
+  historyFor = alert.id;
+  const dialog = $<HTMLDialogElement>('history-dialog');
+  $('history-alert').textContent = `${t(alert.level)} · ${enterpriseName(alert.enterpriseId)} · ${alert.sensorId} · ${agentName(alert.agent)} · ${ruleName(alert.rule)}`;
+  $('history-rule').textContent = `${alert.reason.metric}: ${alert.reason.source}`;
+  $('history-events').replaceChildren();
+  $('history-error').textContent = '';
+  if (!dialog.open) dialog.showModal();
+  try {
+    const res = await api<{ alert: Alert; events: AlertEvent[] }>(`/api/alerts/${encodeURIComponent(alert.id)}`);
+    if (historyFor !== alert.id) return;
+    $('history-events').replaceChildren(...res.events.map((e) => {
+      const a = e.alert;
+      const parts = [t(a.level), `${fmt(a.reason.value)} / ${fmt(a.reason.limit)} ${a.reason.unit}`, t(a.state)];
+      if (e.kind === 'resolved' && a.resolution) parts.push(tOr(`reason-${a.resolution.reason}`, a.resolution.reason));
+      return el('li', { dataset: { kind: e.kind } },
+        el('time', { dateTime: new Date(e.ts).toISOString(), textContent: time(e.ts, true) }),
+        el('span', { className: 'kind', textContent: tOr(`event-${e.kind}`, e.kind) }),
+        el('span', { className: 'what', textContent: parts.join(' · ') }),
+        ...(e.by ? [el('span', { className: 'by', textContent: `${t('by')} ${e.by}` })] : []),
+        ...(e.note ? [el('q', { className: 'note', textContent: e.note })] : []),
+      );
+    }));
+  } catch (err) {
+    if (historyFor === alert.id) $('history-error').textContent = (err as Error).message;
   }
 }
 
@@ -266,6 +319,7 @@ function renderSensorChart() {
   if (x) {
     if (x.lex8h !== undefined) metrics.push([t('lex'), `${x.lex8h.toFixed(1)} dB(A)`]);
     else metrics.push([t('twa'), `${fmt(x.twa8h)} ${s.agentUnit}`], [t('stel'), `${fmt(x.stel15)} ${s.agentUnit}`]);
+    if (x.dosePct !== undefined) metrics.push([t('dose'), `${x.dosePct.toFixed(0)}%`]);
     metrics.push([t('coverage'), `${(100 * x.coverage8h).toFixed(0)}%`]);
   }
   if (s.grade) metrics.push([t('grade'), s.grade.label]);
@@ -279,7 +333,7 @@ function renderSensorChart() {
   if (L.reference) limits.push({ key: 'reference', label: t('reference'), value: L.reference.value, source: L.reference.source });
   const now = Date.now();
   $('chart').dataset.sensorId = s.id;
-  drawChart($('chart') as unknown as SVGSVGElement, { from: now - HISTORY_MS, to: now, history: cur.history, live: cur.live, limits, unit: s.agentUnit, locale: state.lang === 'zh' ? 'zh-CN' : 'en-GB' });
+  drawChart($('chart') as unknown as SVGSVGElement, { from: now - HISTORY_MS, to: now, history: cur.history, live: cur.live, limits, unit: s.agentUnit, timeLabel: (ms) => time(ms) });
   $('chart-legend').replaceChildren(
     el('span', { className: 'lg history', textContent: t('history') }),
     el('span', { className: 'lg live', textContent: t('liveData') }),
@@ -317,6 +371,13 @@ function connect() {
   };
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data as string) as ServerMessage;
+    if (msg.type === 'hello' && msg.lastEventId < state.lastEventId) {
+      // Event ids restarted: another API process (a restart) cannot replay what this board
+      // missed. Start again from a snapshot.
+      state.lastEventId = 0;
+      ws.close();
+      return;
+    }
     if (msg.type === 'snapshot') {
       state.alerts = new Map(msg.alerts.map((a) => [a.id, a]));
       state.lastEventId = msg.lastEventId;
@@ -346,7 +407,9 @@ async function showBoard() {
   $('login').hidden = true;
   $('logout').hidden = false;
   $('tabs').hidden = false;
-  [state.jurisdictions] = await Promise.all([api<Jurisdiction[]>('/api/jurisdictions'), loadEnterprises()]);
+  const [jurisdictions, agents] = await Promise.all([api<Jurisdiction[]>('/api/jurisdictions'), api<AgentName[]>('/api/agents'), loadEnterprises()]);
+  state.jurisdictions = jurisdictions;
+  state.agents = new Map(agents.map((a) => [a.key, a]));
   renderFilter();
   switchView('alerts');
   connect();
@@ -355,6 +418,9 @@ async function showBoard() {
 function logout() {
   state.token = null;
   state.me = undefined;
+  // The next login starts from a snapshot: what this session saw is not the next one's.
+  state.lastEventId = 0;
+  state.alerts = new Map();
   sessionStorage.removeItem('hw.token');
   const ws = state.ws;
   state.ws = undefined;
@@ -407,6 +473,7 @@ $<HTMLSelectElement>('sensor-enterprise').addEventListener('change', (ev) => {
 });
 $<HTMLFormElement>('action-form').addEventListener('submit', (ev) => void submitAction(ev));
 $('action-cancel').addEventListener('click', () => $<HTMLDialogElement>('action-dialog').close());
+$('history-close').addEventListener('click', () => $<HTMLDialogElement>('history-dialog').close());
 
 applyI18n();
 if (state.token) showBoard().catch(logout);

@@ -83,7 +83,24 @@ export interface RulesEngine {
   tick(): void;
   /** Resolves once every event so far is stored. */
   flush(): Promise<void>;
+  /** Real signals for /api/health (core/src/health.ts rulesHealth). */
+  status(): RulesStatus;
   stop(): Promise<void>;
+}
+
+export interface RulesStatus {
+  started: boolean;
+  /** When the periodic check (dead-man, exposure snapshot) last completed, ms. */
+  lastTickAt: number;
+  tickEveryMs: number;
+  /** When readings were last evaluated, ms (0: none yet), and how many so far. */
+  lastEvaluationAt: number;
+  evaluated: number;
+  /** How old the newest reading of the last evaluated batch was when evaluated, ms (gateway clocks included). */
+  lagMs: number;
+  /** Alert events the store has not taken yet. */
+  unsavedEvents: number;
+  activeAlerts: number;
 }
 
 interface SensorState {
@@ -111,6 +128,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   let unsaved: AlertEvent[] = [];
   let saving: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  const health = { started: false, lastTickAt: 0, tickEveryMs: 0, lastEvaluationAt: 0, evaluated: 0, lagMs: 0 };
 
   let unsavedShifts: ShiftRecord[] = [];
   let savingShifts: Promise<void> = Promise.resolve();
@@ -327,6 +345,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     }
     // Reporting again: clear at once (no hold: the reading itself is the evidence).
     for (const id of alive) alerts.clearNow(id, 'dead-man', t);
+    health.lastTickAt = t;
   }
 
   const this_: RulesEngine = {
@@ -347,13 +366,21 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       const every = deadMan.checkEveryMs(deps.registry.current.sensors.values());
       timer = setInterval(tick, every);
       timer.unref();
+      Object.assign(health, { started: true, lastTickAt: now(), tickEveryMs: every });
       log.info({ restoredAlerts: alerts.active().length, restoredReadings: restored, deadManCheckMs: every }, 'rules engine ready');
     },
     handleReadings(readings) {
       const sensors = deps.registry.current.sensors;
+      let newest = -Infinity;
       for (const r of readings) {
         const s = sensors.get(r.sensorId);
         if (s) ingestOne(s, r, true);
+        if (r.ts > newest) newest = r.ts;
+      }
+      if (readings.length) {
+        health.lastEvaluationAt = now();
+        health.evaluated += readings.length;
+        health.lagMs = health.lastEvaluationAt - newest;
       }
     },
     handlePresence(p) {
@@ -438,6 +465,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       await save();
       await saveShifts();
     },
+    status: () => ({ ...health, unsavedEvents: unsaved.length, unsavedShiftRecords: unsavedShifts.length, activeAlerts: alerts.count() }),
     async stop() {
       if (timer) clearInterval(timer);
       await save();

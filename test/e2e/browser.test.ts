@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../../core/src/topics.ts';
+import { loadCatalogue } from '../../core/src/agents.ts';
+import { dict } from '../../dashboard/src/i18n.ts';
 import { connectGateway } from '../clients.ts';
 import { spawnAll, type SpawnedAll } from '../spawn-all.ts';
 
@@ -99,6 +101,56 @@ describe('dashboard in Chromium', () => {
     await township.waitForSelector(row, { state: 'detached', timeout: 10_000 });
     const audit = await (await fetch(`http://127.0.0.1:${hw.httpPort}/api/audit`, { headers: { authorization: `Bearer ${await township.evaluate(() => sessionStorage.getItem('hw.token'))}` } })).json() as { kind: string; by: string; reason?: string; note: string }[];
     expect(audit.slice(0, 2).map((e) => [e.kind, e.by, e.reason ?? null, e.note])).toEqual([['resolved', 'district', 'exceedance', '已责令停产整改'], ['acknowledged', 'township', null, '现场已通风，复测中']]);
+  });
+
+  it('names the hazard in Chinese and English (not its key), states the rule in words, dates every time, and opens the alert\'s whole history', async () => {
+    const agent = loadCatalogue().agents.get('dust.cement.total')!;
+    const township = await loggedIn('township');
+    await gw.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: Date.now(), readings: [{ sensor: 'cement-liguo.dust-total-1', value: 60, unit: 'mg/m3' }] }), { qos: 1 });
+    const row = 'tr[data-alert-id^="cement-liguo.dust-total-1:peak:"]';
+    await township.waitForSelector(`${row}[data-state=open]`, { timeout: 10_000 });
+    expect(await township.textContent(`${row} td.col-agent`)).toBe(agent.name);
+    // Shown on the laptop screen, not hidden as a column that does not fit.
+    expect(await township.isVisible(`${row} td.col-agent`)).toBe(true);
+    expect(await township.isVisible(`${row} td.col-rule`)).toBe(true);
+    expect(await township.textContent(`${row} td.col-rule`)).toBe(dict.zh['rule-peak']);
+    expect(await township.textContent('#alert-rows')).not.toContain('dust.cement.total');
+    // A date on the time, not only hh:mm.
+    const since = (await township.textContent(`${row} td.col-since`))!;
+    expect(since).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    expect(since.slice(0, 4)).toBe(String(new Date().getFullYear()));
+
+    // Acknowledge and comment through the board, then open the history.
+    await township.click(`${row} button.ack`);
+    await township.fill('#action-dialog textarea[name=note]', '已佩戴防尘口罩');
+    await township.click('#action-confirm');
+    await township.waitForSelector(`${row}[data-state=acknowledged]`);
+    await township.click(`${row} button.comment`);
+    await township.fill('#action-dialog textarea[name=note]', '除尘器滤袋已更换');
+    await township.click('#action-confirm');
+    await township.waitForSelector('#action-dialog[open]', { state: 'detached' });
+    await township.click(`${row} button.history`);
+    await township.waitForSelector('#history-dialog[open] #history-events li[data-kind=commented]');
+    const events = await township.$$eval('#history-events li', (lis) => lis.map((li) => ({ kind: (li as HTMLElement).dataset.kind, text: li.textContent ?? '', time: li.querySelector('time')?.textContent ?? '' })));
+    expect(events.map((e) => e.kind)).toEqual(['raised', 'acknowledged', 'commented']);
+    for (const e of events) expect(e.time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(events[0]!.text).toContain(dict.zh['event-raised']);
+    expect(events[1]!.text).toContain('township');
+    expect(events[1]!.text).toContain('已佩戴防尘口罩');
+    expect(events[2]!.text).toContain('除尘器滤袋已更换');
+    expect(await township.textContent('#history-alert')).toContain(agent.name);
+    await township.screenshot({ path: join(ARTIFACTS, 'alert-history-dialog.png') });
+    await township.click('#history-close');
+
+    // English: the English name and rule.
+    await township.click('#lang');
+    expect(await township.textContent(`${row} td.col-agent`)).toBe(agent.nameEn);
+    expect(await township.textContent(`${row} td.col-rule`)).toBe(dict.en['rule-peak']);
+    await township.click(`${row} button.history`);
+    await township.waitForSelector('#history-dialog[open] #history-events li[data-kind=acknowledged]');
+    expect(await township.textContent('#history-events li[data-kind=acknowledged]')).toContain(dict.en['event-acknowledged']);
+    await township.click('#history-close');
+    await township.click('#lang');
   });
 
   it('an enterprise officer sees no resolve button; the officer can acknowledge but resolving is for regulators', async () => {

@@ -130,7 +130,8 @@ describe('pipeline end to end (all-in-one + influxd)', () => {
     const res = await fetch(`http://127.0.0.1:${hw.httpPort}/api/health`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { components: Record<string, { ok: boolean; detail?: string }> };
-    expect(Object.keys(body.components).sort()).toEqual(['broker', 'ingest', 'rules', 'store']);
+    expect(Object.keys(body.components).sort()).toEqual(['api', 'broker', 'ingest', 'rules', 'spool', 'store']);
+    expect(Object.values(body.components).every((c) => c.ok)).toBe(true);
     expect(body.components.store!.detail).toContain('influxdb 1.');
   });
 });

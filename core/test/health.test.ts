@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { checkAll, createHealthBoard, parseReport, rulesHealth, spoolHealth, CHECK_TIMEOUT_MS } from '../src/health.ts';
+
+describe('health', () => {
+  it('a check that throws or never answers is reported down, not thrown or awaited forever', async () => {
+    const started = Date.now();
+    const r = await checkAll({ a: () => ({ ok: true }), b: () => { throw new Error('boom'); }, c: () => new Promise(() => {}) });
+    expect(r.a).toEqual({ ok: true });
+    expect(r.b).toEqual({ ok: false, detail: 'health check failed: boom' });
+    expect(r.c!.ok).toBe(false);
+    expect(Date.now() - started).toBeLessThan(CHECK_TIMEOUT_MS + 1000);
+  });
+
+  it('the rules engine is down before it starts and when its periodic check is overdue', () => {
+    const base = { started: true, lastTickAt: 10_000, tickEveryMs: 5000, lastEvaluationAt: 12_000, evaluated: 3, lagMs: 250, unsavedEvents: 0, activeAlerts: 1 };
+    expect(rulesHealth({ ...base, started: false }, 12_000).ok).toBe(false);
+    expect(rulesHealth(base, 12_000)).toMatchObject({ ok: true, detail: expect.stringContaining('newest reading 0.3 s old') });
+    expect(rulesHealth(base, 10_000 + 3 * 5000 + 1)).toMatchObject({ ok: false, detail: expect.stringContaining('overdue') });
+  });
+
+  it('a full spool is down (acknowledgements withheld)', () => {
+    expect(spoolHealth(10, 100).ok).toBe(true);
+    expect(spoolHealth(100, 100).ok).toBe(false);
+  });
+
+  it('refuses reports that are not reports, and bounds what it keeps', () => {
+    expect(parseReport('not json')).toBeUndefined();
+    expect(parseReport(JSON.stringify({ service: 'rules', ts: 1, intervalMs: 0, components: {} }))).toBeUndefined();
+    expect(parseReport(JSON.stringify({ service: 'rules', ts: 1, intervalMs: 100, components: { rules: { ok: 'yes' } } }))).toBeUndefined();
+    expect(parseReport('x'.repeat(20_000))).toBeUndefined();
+    const r = parseReport(JSON.stringify({ service: 'rules', ts: 1, intervalMs: 100, components: { rules: { ok: true, detail: 'd'.repeat(5000) } } }));
+    expect(r!.components.rules!.detail!.length).toBe(300);
+  });
+
+  it('a service whose reports stop for 3 intervals is down; sharded ingest is ok only when every shard is', () => {
+    let t = 0;
+    const board = createHealthBoard(() => t);
+    const report = (service: string, components: Record<string, { ok: boolean; detail?: string }>) => board.receive(JSON.stringify({ service, ts: t, intervalMs: 100, components }));
+    expect(board.components(['rules']).rules).toEqual({ ok: false, detail: 'down: no service has reported it' });
+    report('rules', { rules: { ok: true, detail: 'fine' } });
+    report('ingest-0of2', { ingest: { ok: true } });
+    report('ingest-1of2', { ingest: { ok: true } });
+    t = 300;
+    expect(board.components(['rules', 'ingest'])).toMatchObject({ rules: { ok: true }, ingest: { ok: true } });
+    report('ingest-0of2', { ingest: { ok: true } });
+    t = 301;
+    const c = board.components(['rules', 'ingest']);
+    expect(c.rules).toMatchObject({ ok: false, detail: expect.stringContaining('rules: down, no report for 0.3 s') });
+    expect(c.ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of2: down') });
+  });
+});
