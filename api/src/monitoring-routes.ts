@@ -10,7 +10,7 @@ import { passRates } from '../../rules/src/kpi.ts';
 import { loadKpiInputs } from './kpi-data.ts';
 import { checkAggregate, checkRange, MAX_EXPOSURE_SPAN_MS, MAX_INTERVAL_MS, MAX_PERIOD_SPAN_MS, MIN_INTERVAL_MS } from '../../core/src/store/time-range.ts';
 import { EpochParam, errors } from './schemas.ts';
-import type { Grade, GradeResult } from '../../rules/src/grading.ts';
+import type { Grade, GradeResult } from '../../core/src/types.ts';
 
 /**
  * Live exposure of a monitoring point (the rules engine's SensorExposure). For noise, `lex8h`

@@ -117,7 +117,10 @@ export function createHealthBoard(now: () => number = Date.now) {
     /** A report from the bus (the receive time, not the sender's clock, decides freshness). */
     receive(payload: Buffer | string): boolean {
       const r = parseReport(payload);
-      if (!r) return false;
+      return r ? this.accept(r) : false;
+    },
+    /** A report already checked (parseReport; the transport decodes it). */
+    accept(r: HealthReport): boolean {
       if (!reports.has(r.service) && reports.size >= MAX_REPORTERS) return false;
       reports.set(r.service, { report: r, receivedAt: now() });
       return true;
@@ -147,7 +150,7 @@ export function createHealthBoard(now: () => number = Date.now) {
 }
 
 /** Publish `report()` every `intervalMs` (a service's side of the split deployment). */
-export function startHealthReports(opts: { service: string; intervalMs: number; checks: Record<string, HealthCheck>; publish: (payload: string) => Promise<void>; now?: () => number; onError?: (err: Error) => void }) {
+export function startHealthReports(opts: { service: string; intervalMs: number; checks: Record<string, HealthCheck>; publish: (report: HealthReport) => void | Promise<void>; now?: () => number; onError?: (err: Error) => void }) {
   const now = opts.now ?? Date.now;
   let busy = false;
   const send = async () => {
@@ -155,7 +158,7 @@ export function startHealthReports(opts: { service: string; intervalMs: number; 
     busy = true;
     try {
       const components = await checkAll(opts.checks);
-      await opts.publish(JSON.stringify({ service: opts.service, ts: now(), intervalMs: opts.intervalMs, components } satisfies HealthReport));
+      await opts.publish({ service: opts.service, ts: now(), intervalMs: opts.intervalMs, components });
     } catch (err) {
       opts.onError?.(err as Error);
     } finally {

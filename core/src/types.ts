@@ -98,3 +98,14 @@ export interface ComponentHealth {
   ok: boolean;
   detail?: string;
 }
+
+/** GBZ/T 229 risk grade of a monitoring point, 0 相对无害 … 4 (Ⅳ); rules/src/grading.ts computes it. */
+export type Grade = 0 | 1 | 2 | 3 | 4;
+
+export interface GradeResult {
+  grade: Grade;
+  label: string;
+  G?: number;
+  factors: Record<string, number>;
+  source: string;
+}

@@ -1,3 +1,4 @@
+import type { Grade, GradeResult } from '../../core/src/types.ts';
 /**
  * Risk grading per GBZ/T 229 (occupational hazard classification at workplaces).
  * Every table is data here, per edition, because the standards' texts were not available:
@@ -8,16 +9,9 @@ export type GradingEdition = 'GBZ/T229-2010' | 'GBZ/T229-2025';
 export const GRADING_EDITIONS: readonly GradingEdition[] = ['GBZ/T229-2010', 'GBZ/T229-2025'];
 /** The edition used when the registry names none: the 2025 editions, in force from 2026-02-01 (oel.md §0, S). */
 export const DEFAULT_GRADING_EDITION: GradingEdition = 'GBZ/T229-2025';
-export type Grade = 0 | 1 | 2 | 3 | 4;
+/** The grade types live in core (the API reads them through live insights). */
+export type { Grade, GradeResult };
 export const GRADE_LABELS: Record<Grade, string> = { 0: '0 相对无害', 1: 'Ⅰ', 2: 'Ⅱ', 3: 'Ⅲ', 4: 'Ⅳ' };
-
-export interface GradeResult {
-  grade: Grade;
-  label: string;
-  G?: number;
-  factors: Record<string, number>;
-  source: string;
-}
 
 /** Labour intensity Ⅰ–Ⅳ weights WL (GBZ/T 229.1/.2, same in both editions [M]/[S]). */
 export const WL: Record<1 | 2 | 3 | 4, number> = { 1: 1.0, 2: 1.5, 3: 2.0, 4: 2.5 };

@@ -1,0 +1,176 @@
+import { buildApp } from '../api/src/app.ts';
+import { createLiveInsights } from '../api/src/live-insights.ts';
+import { createBroker, type Broker } from '../broker/src/broker.ts';
+import { brokerConfigFrom } from '../broker/src/broker-config.ts';
+import type { Catalogue } from '../core/src/agents.ts';
+import type { MessageBus } from '../core/src/bus.ts';
+import type { Config } from '../core/src/config.ts';
+import { COMPONENTS, createHealthBoard, type HealthCheck } from '../core/src/health.ts';
+import type { Logger } from '../core/src/logger.ts';
+import type { Metrics } from '../core/src/metrics.ts';
+import type { PipelineCommand, PipelineEvent } from '../core/src/pipeline-events.ts';
+import type { RegistryHolder } from '../core/src/registry.ts';
+import type { Store } from '../core/src/store/store.ts';
+import type { CommandHandler, EventHandler, Transport } from '../core/src/transport.ts';
+import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
+import { createIngestWorker, type IngestWorker } from '../ingest/src/ingest-worker.ts';
+type Shard = ReturnType<typeof parseShard>;
+import type { parseShard } from '../ingest/src/shard.ts';
+import { createRulesEngine, type RulesEngine } from '../rules/src/engine.ts';
+import { createInsightsPublisher } from '../rules/src/live-insights.ts';
+import { brokerCheck, ingestChecks, rulesCheck } from './service-health.ts';
+import type { Topology, UnitName } from './wiring.ts';
+
+/** What every unit of one process shares. */
+export interface UnitContext {
+  config: Readonly<Config>;
+  logger: Logger;
+  topology: Topology;
+  registry: RegistryHolder;
+  catalogue: Catalogue;
+  metrics: Metrics;
+  transport: Transport;
+}
+
+/** A unit as the composition sees it: its consumers (keyed as in cli/wiring.ts), its lifecycle, its health checks. */
+export interface Unit {
+  name: UnitName;
+  on: { [E in PipelineEvent]?: EventHandler<E> };
+  answers: { [C in PipelineCommand]?: CommandHandler<C> };
+  /** Health checks this unit reports (published by the split services). */
+  checks: Record<string, HealthCheck>;
+  /** Before the transport delivers. */
+  start(): Promise<void>;
+  /** After the transport delivers (the API listens only then). */
+  ready?(): Promise<void>;
+  stop(): Promise<void>;
+  describe: () => Record<string, unknown>;
+}
+
+export interface BrokerUnit extends Unit { broker: Broker }
+
+/**
+ * The broker. Gateway presence goes out as `gateway.presence`, except while the broker
+ * itself stops (its own shutdown is not every gateway going offline). In one process the
+ * ingest hook comes in as `beforeAck` (the PUBACK waits for the spool append).
+ */
+export function brokerUnit(ctx: UnitContext, opts: { beforeAck?: (topic: string, payload: Buffer) => Promise<void> | undefined } = {}): BrokerUnit {
+  let stopping = false;
+  const broker = createBroker({
+    registry: ctx.registry, logger: ctx.logger, metrics: ctx.metrics, beforeAck: opts.beforeAck,
+    onPresence: (p) => {
+      if (!stopping) ctx.transport.publish('gateway.presence', p, p.enterpriseId);
+    },
+  }, brokerConfigFrom(ctx.config));
+  return {
+    name: 'broker', broker, on: {}, answers: {},
+    checks: { broker: brokerCheck(broker) },
+    start: () => broker.start(),
+    async stop() {
+      stopping = true;
+      await broker.stop();
+    },
+    describe: () => ({ mqttPort: broker.port(), tlsPort: broker.tlsPort(), wsPort: broker.wsPort(), cluster: Boolean(ctx.config.mqtt.redisUrl) }),
+  };
+}
+
+export interface IngestUnit extends Unit { worker: IngestWorker }
+
+/**
+ * Ingest: accepted readings out as `readings.accepted`, refused ones as `readings.rejected`.
+ * `bus` carries the gateway side (err messages; the `up` subscription when `subscribe`).
+ */
+export function ingestUnit(ctx: UnitContext & { store: Store }, opts: { bus: MessageBus; subscribe: boolean; shard?: Shard }): IngestUnit {
+  const worker = createIngestWorker({
+    registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, bus: opts.bus, logger: ctx.logger, metrics: ctx.metrics,
+    onAccepted: (rs) => ctx.transport.publish('readings.accepted', rs),
+    onRejected: (rejections, ts) => {
+      if (rejections.length) ctx.transport.publish('readings.rejected', { rejections, ts });
+    },
+  }, ingestConfigFrom(ctx.config, opts.shard));
+  return {
+    name: 'ingest', worker, on: {}, answers: {},
+    checks: ingestChecks(worker, ctx.config),
+    start: () => worker.start({ subscribe: opts.subscribe }),
+    stop: () => worker.stop(),
+    describe: () => ({ shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : 'all', store: ctx.store.kind }),
+  };
+}
+
+export interface RulesUnit extends Unit { engine: RulesEngine }
+
+/** Rules: consumes readings, rejections and presence; publishes alert events; answers alert commands; in the split topology publishes live insights. */
+export function rulesUnit(ctx: UnitContext & { store: Store }): RulesUnit {
+  const engine = createRulesEngine({
+    registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics,
+    onAlertEvent: (e) => ctx.transport.publish('alert.event', e, e.alert.enterpriseId),
+  }, { clearHoldMs: 30_000 });
+  const insights = ctx.topology === 'services'
+    ? createInsightsPublisher({ engine, registry: ctx.registry, publish: (s) => ctx.transport.publish('insights.live', s) })
+    : undefined;
+  return {
+    name: 'rules', engine,
+    on: {
+      'readings.accepted': (rs) => {
+        engine.handleReadings(rs);
+        insights?.touched(rs);
+      },
+      'readings.rejected': (r) => engine.handleRejections(r.rejections, r.ts),
+      'gateway.presence': (p) => engine.handlePresence(p),
+    },
+    // Commands come from the API, which validated them and checked the user's scope.
+    answers: { 'alert.command': (cmd) => engine.command(cmd) ?? null },
+    checks: { rules: rulesCheck(engine) },
+    async start() {
+      await engine.start();
+      insights?.start();
+    },
+    async stop() {
+      insights?.stop();
+      await engine.stop();
+    },
+    describe: () => ({ store: ctx.store.kind }),
+  };
+}
+
+/**
+ * The API. In one process it asks the other units directly for health and insights
+ * (`local`); split, it keeps the services' health reports and the latest live insights.
+ */
+export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }, opts: { brokerConnected?: () => boolean } = {}): Unit {
+  const board = createHealthBoard();
+  const live = createLiveInsights(ctx.registry);
+  let health = local?.health;
+  if (!health) {
+    // The other services' health, from their reports (a component whose reports stop is down).
+    const reported = (name: string): HealthCheck => () => board.components([name])[name]!;
+    health = Object.fromEntries(COMPONENTS.filter((n) => n !== 'store' && n !== 'api').map((n) => [n, reported(n)]));
+    const brokerReported = health.broker!;
+    const connected = opts.brokerConnected;
+    if (connected) health.broker = async () => (connected() ? brokerReported() : { ok: false, detail: `the api is not connected to the broker at ${ctx.config.service.brokerUrl}` });
+  }
+  const api = buildApp({
+    registry: ctx.registry, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics, catalogue: ctx.catalogue, health,
+    insights: local?.insights ?? live,
+    sessionTtlMs: ctx.config.http.sessionTtlS * 1000,
+    // The rules engine owns the alert lifecycle: ask it, and answer with the event it caused.
+    actions: { run: async (cmd) => (await ctx.transport.request('alert.command', cmd)) ?? undefined },
+  });
+  const on: Unit['on'] = {
+    'readings.accepted': (rs) => api.onReadings(rs),
+    'alert.event': (e) => api.publishAlertEvent(e),
+  };
+  if (ctx.topology === 'services') {
+    on['service.health'] = (r) => void board.accept(r);
+    on['insights.live'] = (s) => live.receive(s);
+  }
+  return {
+    name: 'api', on, answers: {}, checks: {},
+    start: () => api.loadHistory(),
+    async ready() {
+      await api.app.listen({ host: ctx.config.http.host, port: ctx.config.http.port });
+    },
+    stop: () => api.app.close(),
+    describe: () => ({ httpPort: (api.app.server.address() as { port: number } | null)?.port ?? -1 }),
+  };
+}

@@ -1,0 +1,83 @@
+import type { Rejection } from './errors.ts';
+import type { HealthReport } from './health.ts';
+import type { AlertCommand, AlertEvent, Grade, GradeResult, Reading } from './types.ts';
+
+/**
+ * The edges of the pipeline, declared once (DESIGN.md "Data flow"). Units publish and
+ * subscribe to these by name through a Transport (core/src/transport.ts): in one process
+ * an event is a function call, between processes it travels on the distributed transport
+ * (today MQTT internal topics through the broker, core/src/topics.ts `internalTopics`).
+ * Who produces and who consumes each one is the wiring table, cli/wiring.ts.
+ */
+
+/** A gateway went online or offline (distinct from a sensor's dead-man). */
+export interface GatewayPresence {
+  enterpriseId: string;
+  gatewayId: string;
+  online: boolean;
+  ts: number;
+  /** What told us: the retained status message, or the connection itself. */
+  via: 'status' | 'connect' | 'disconnect';
+}
+
+/** Readings ingest refused, as rules.handleRejections takes them (out-of-range ones count towards a sensor fault). */
+export interface RejectedReadings {
+  rejections: Rejection[];
+  /** When ingest refused them, ms. */
+  ts: number;
+}
+
+/** Live exposure of a monitoring point (the rules engine's SensorExposure; api LiveExposureSchema). */
+export interface LiveExposure {
+  sensorId: string;
+  twa8h: number;
+  coverage8h: number;
+  stel15: number;
+  coverage15: number;
+  max15: number;
+  last: number;
+  lastTs: number;
+  lex8h?: number;
+  dosePct?: number;
+  shift?: { name: string; startMs: number; endMs: number; twa: number };
+}
+
+/**
+ * What the rules engine knows that the API shows (grades and live exposure), as a
+ * snapshot of some sensors and their enterprises: the split API keeps the latest of each.
+ */
+export interface LiveInsights {
+  ts: number;
+  sensors: { sensorId: string; grade: GradeResult | null; exposure: LiveExposure | null }[];
+  enterprises: { enterpriseId: string; grade: Grade | null }[];
+}
+
+/** Fire-and-forget events: one producer side, any number of consumers. */
+export interface PipelineEvents {
+  'readings.accepted': Reading[];
+  'readings.rejected': RejectedReadings;
+  'gateway.presence': GatewayPresence;
+  'alert.event': AlertEvent;
+  'service.health': HealthReport;
+  'insights.live': LiveInsights;
+}
+
+/** Commands: one request, one reply from the unit that owns the answer (`null`: nothing to do). */
+export interface PipelineCommands {
+  /** A person's command on an alert; the reply is the event it caused, null when the alert is not active. */
+  'alert.command': { request: AlertCommand; reply: AlertEvent | null };
+}
+
+export type PipelineEvent = keyof PipelineEvents;
+export type PipelineCommand = keyof PipelineCommands;
+
+/** Every declared event, for tests and the wiring check (kept in step with the interfaces by `satisfies`). */
+export const PIPELINE_EVENTS = ['readings.accepted', 'readings.rejected', 'gateway.presence', 'alert.event', 'service.health', 'insights.live'] as const satisfies readonly PipelineEvent[];
+export const PIPELINE_COMMANDS = ['alert.command'] as const satisfies readonly PipelineCommand[];
+
+// Compile-time check that the lists above name every key (a new event must be listed).
+type Missing<T, L extends readonly unknown[]> = Exclude<T, L[number]>;
+const _allEvents: Missing<PipelineEvent, typeof PIPELINE_EVENTS> extends never ? true : never = true;
+const _allCommands: Missing<PipelineCommand, typeof PIPELINE_COMMANDS> extends never ? true : never = true;
+void _allEvents;
+void _allCommands;
