@@ -49,4 +49,48 @@ describe('separate processes: broker, ingest ×2, rules, api', () => {
     await gw.endAsync();
     sock.close();
   });
+
+  // Issue 13 item 1: the split deployment had no presence, rejections or insights edges.
+  const getJson = async <T>(token: string, path: string): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as T;
+  };
+  const activeAlert = (token: string, sensorId: string, rule: string) => async () =>
+    (await getJson<{ sensorId: string; rule: string; state: string }[]>(token, '/api/alerts')).find((a) => a.sensorId === sensorId && a.rule === rule && a.state !== 'cleared');
+
+  it('raises gateway-offline in the rules process when a gateway disconnects (presence from the broker process)', async () => {
+    const token = await login(httpPort, 'city');
+    const gw = await connectGateway(mqttPort, 'coal-liuxin');
+    await gw.endAsync();
+    await waitFor(activeAlert(token, 'gateway:coal-liuxin/gw1', 'gateway-offline'), { what: 'gateway-offline alert in the api process' });
+    // Back online clears it.
+    const again = await connectGateway(mqttPort, 'coal-liuxin');
+    await waitFor(async () => ((await activeAlert(token, 'gateway:coal-liuxin/gw1', 'gateway-offline')()) ? undefined : true), { what: 'gateway-offline cleared' });
+    await again.endAsync();
+  });
+
+  it('raises fault-out-of-range in the rules process from readings the ingest process refused', async () => {
+    const token = await login(httpPort, 'city');
+    const gw = await connectGateway(mqttPort, 'cement-liguo');
+    const t0 = Date.now() - 60_000;
+    // dust-total-1 measures 0–500 mg/m3 (examples/registry.yaml): ten readings outside it within 10 min are a fault.
+    for (let i = 0; i < 10; i++) {
+      await gw.publishAsync(topics.up('cement-liguo', 'gw1'), JSON.stringify({ ts: t0 + i * 1000, readings: [{ sensor: 'cement-liguo.dust-total-1', value: 9999, unit: 'mg/m3' }] }), { qos: 1 });
+    }
+    await waitFor(activeAlert(token, 'cement-liguo.dust-total-1', 'fault-out-of-range'), { what: 'fault-out-of-range alert in the api process' });
+    await gw.endAsync();
+  });
+
+  it('shows grades and live exposure from the rules process in /api/enterprises and /api/sensors', async () => {
+    const token = await login(httpPort, 'city');
+    // dust-resp-1 has the first test's reading; the rules process sends its snapshot within seconds.
+    const sensor = await waitFor(async () => (await getJson<{ id: string; grade: { grade: number } | null; exposure: { sensorId: string; twa8h: number } | null }[]>(token, '/api/sensors?enterprise=cement-liguo')).find((s) => s.id === 'cement-liguo.dust-resp-1' && s.grade !== null && s.exposure !== null), { what: 'grade and exposure of dust-resp-1 in /api/sensors' });
+    expect(sensor.exposure!.sensorId).toBe('cement-liguo.dust-resp-1');
+    expect(sensor.exposure!.twa8h).toBeGreaterThan(0);
+    expect(sensor.grade!.grade).toBeGreaterThanOrEqual(0);
+    const ent = await waitFor(async () => (await getJson<{ id: string; grade: number | null }[]>(token, '/api/enterprises')).find((e) => e.id === 'cement-liguo' && e.grade !== null), { what: 'enterprise grade in /api/enterprises' });
+    // The enterprise grade is its worst point's.
+    expect(ent.grade).toBeGreaterThanOrEqual(sensor.grade!.grade);
+  });
 });
