@@ -13,7 +13,6 @@ import { createStore } from '../core/src/store/index.ts';
 import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
 import { createBusTransport } from '../core/src/transport-bus.ts';
-type Shard = ReturnType<typeof parseShard>;
 import type { parseShard } from '../ingest/src/shard.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
@@ -21,6 +20,9 @@ import { reloadRegistryOnSighup } from './registry-reload.ts';
 import { inProcessHealth } from './service-health.ts';
 import { apiUnit, brokerUnit, ingestUnit, rulesUnit, type BrokerUnit, type IngestUnit, type RulesUnit, type Unit, type UnitContext } from './units.ts';
 import { START_ORDER, WIRING, consumedBy, type Topology } from './wiring.ts';
+
+/** An ingest shard, `--shard k/N` (ingest/src/shard.ts). */
+type Shard = ReturnType<typeof parseShard>;
 
 /**
  * One composition for both topologies (DESIGN.md "Data flow"): the same units, wired from

@@ -14,12 +14,14 @@ import type { Store } from '../core/src/store/store.ts';
 import type { CommandHandler, EventHandler, Transport } from '../core/src/transport.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker, type IngestWorker } from '../ingest/src/ingest-worker.ts';
-type Shard = ReturnType<typeof parseShard>;
 import type { parseShard } from '../ingest/src/shard.ts';
 import { createRulesEngine, type RulesEngine } from '../rules/src/engine.ts';
 import { createInsightsPublisher } from '../rules/src/live-insights.ts';
 import { brokerCheck, ingestChecks, rulesCheck } from './service-health.ts';
 import type { Topology, UnitName } from './wiring.ts';
+
+/** An ingest shard, `--shard k/N` (ingest/src/shard.ts). */
+type Shard = ReturnType<typeof parseShard>;
 
 /** What every unit of one process shares. */
 export interface UnitContext {
