@@ -1,6 +1,7 @@
 import type { Agent, AgentLimits, Catalogue, LimitValue, NoiseRule } from '../core/src/agents.ts';
 import { PROFILE_ALIASES } from '../core/src/agents.ts';
 import { limitsInForce, noLimitReason } from '../core/src/limits-in-force.ts';
+import { excursionBound, excursionSource } from '../core/src/excursion-rule.ts';
 import { ADJUST_USAGE, runAdjust } from './exposure-adjust.ts';
 import { LEXW_USAGE, runLexw } from './exposure-lexw.ts';
 import { RADON_USAGE, runRadon } from './exposure-radon.ts';
@@ -140,7 +141,7 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
     Object.assign(out, { twa8h: null, stel15max: null, peak: peak(segs), lex8h: level, lexEqualEnergy: equalEnergy, dosePercent: dose, actionLevel: actionDb, noiseRule: rule });
     if (roundDb(level) > limit) reasons.push(`LEX,8h ${level.toFixed(1)} dB(A) > ${limit}`);
     if (limits.mac && peak(segs) > limits.mac.value) reasons.push(`a level of ${peak(segs)} dB(A) > ${limits.mac.value}`);
-    out.grade = gradePoint({ agent, limits, x: { twa8h: 0, stel15max: 0, peak: peak(segs), lex8h: level }, labour: labour as 1, edition: grading });
+    out.grade = gradePoint({ agent, limits, excursionRule: profile.excursionRule, x: { twa8h: 0, stel15max: 0, peak: peak(segs), lex8h: level }, labour: labour as 1, edition: grading });
   } else {
     const t = twa8h(segs);
     const s = stel15max(segs);
@@ -149,12 +150,15 @@ export function runExposureCli(argv: string[], input: string, catalogue: Catalog
     if (limits.pcTwa && t > limits.pcTwa.value) reasons.push(`C_TWA ${t} > PC-TWA ${limits.pcTwa.value}`);
     if (limits.pcStel && s > limits.pcStel.value) reasons.push(`C_STE ${s} > PC-STEL ${limits.pcStel.value}`);
     if (limits.mac && p > limits.mac.value) reasons.push(`peak ${p} > MAC ${limits.mac.value}`);
-    if (limits.pcTwa && !limits.pcStel && !limits.mac) {
-      const pe = peakExcursion(segs, limits.pcTwa.value);
-      out.peakExcursion = { limit3x: 3 * limits.pcTwa.value, limit5x: 5 * limits.pcTwa.value, excursions: pe.excursions.length, failures: pe.failures, source: 'GBZ 2.1-2019 peak excursion (oel.md §A.1, status S)' };
+    // The profile's excursion rule, as the live engine applies it (core/src/excursion-rule.ts):
+    // GBZ 2.1-2019 for TWA-only agents; none under OSHA or NIOSH (then no peakExcursion field).
+    const bound = excursionBound(profile.excursionRule, agent?.kind ?? 'gas', limits);
+    if (bound) {
+      const pe = peakExcursion(segs, bound.pcTwa.value);
+      out.peakExcursion = { limit3x: 3 * bound.pcTwa.value, limit5x: 5 * bound.pcTwa.value, excursions: pe.excursions.length, failures: pe.failures, source: excursionSource(bound) };
       reasons.push(...pe.failures);
     }
-    out.grade = gradePoint({ agent, limits, x: { twa8h: t, stel15max: s, peak: p }, labour: labour as 1, edition: grading }) ?? null;
+    out.grade = gradePoint({ agent, limits, excursionRule: profile.excursionRule, x: { twa8h: t, stel15max: s, peak: p }, labour: labour as 1, edition: grading }) ?? null;
   }
   out.compliant = reasons.length === 0;
   out.reasons = reasons;

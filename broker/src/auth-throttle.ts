@@ -15,6 +15,13 @@
  * changes during the attack waits for the block to end), but cannot lock it out of the
  * address it already connects from, and gets no more than the limit of guesses a window.
  *
+ * Accounts in `neverLockAccounts` (the service account: ingest, rules and API connect with it)
+ * are never locked per account (review 1 finding 4): their failures still count per address,
+ * so a guessing address is blocked as any other, but no number of guesses from other
+ * addresses keeps the real services out, even from an address they never used (a restarted
+ * broker knows none; a service may move). Guessing the service secret is then bounded by
+ * the per-address limit only, so it must be a long random secret.
+ *
  * State is per broker process; in a cluster each node counts on its own, so the limits
  * apply per node.
  */
@@ -27,6 +34,8 @@ export interface AuthThrottleOptions {
   /** Addresses tracked at once; the oldest entry is dropped past it (memory bound). */
   maxAddresses?: number;
   knownAddressesPerAccount?: number;
+  /** Accounts never locked per account (the service account); their failures count per address only. */
+  neverLockAccounts?: readonly string[];
 }
 
 export type ThrottleVerdict = 'address' | 'account' | undefined;
@@ -50,11 +59,13 @@ export class AuthThrottle {
   private readonly windowMs: number;
   private readonly maxAddresses: number;
   private readonly maxKnown: number;
+  private readonly neverLock: ReadonlySet<string>;
 
   constructor(private readonly opts: AuthThrottleOptions) {
     this.windowMs = opts.windowMs ?? 60_000;
     this.maxAddresses = opts.maxAddresses ?? 100_000;
     this.maxKnown = opts.knownAddressesPerAccount ?? 16;
+    this.neverLock = new Set(opts.neverLockAccounts ?? []);
   }
 
   /** Whether a login from `addr` (as `account`, when the username is a known one) is refused now, and why. */
@@ -82,7 +93,7 @@ export class AuthThrottle {
     // Only the newest `limit` failures can matter: keep the list bounded.
     if (e.failures.length > this.opts.perAddressLimit) e.failures.splice(0, e.failures.length - this.opts.perAddressLimit);
     if (e.failures.length >= this.opts.perAddressLimit) e.blockedUntil = now + this.opts.blockMs;
-    if (account === undefined) return;
+    if (account === undefined || this.neverLock.has(account)) return;
     const a = this.account(account);
     a.failures = a.failures.filter((t) => t > now - this.windowMs);
     a.failures.push(now);
@@ -97,6 +108,7 @@ export class AuthThrottle {
       e.failures = e.failures.filter((f) => f.account !== account);
       if (e.failures.length === 0 && e.blockedUntil <= now) this.byAddress.delete(addr);
     }
+    if (this.neverLock.has(account)) return; // never locked: no known addresses needed
     const a = this.account(account);
     a.known.delete(addr);
     a.known.set(addr, now);

@@ -148,6 +148,9 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     perAddressLimit: config.authFailLimit ?? 5,
     perAccountLimit: config.authFailLimitPerAccount ?? 20,
     blockMs: (config.authBlockS ?? 60) * 1000,
+    // Review 1 finding 4: guesses at `svc` from many addresses must not lock the split
+    // services out (after a restart the broker knows none of their addresses).
+    neverLockAccounts: [config.serviceUsername],
   });
   const clientIds: ClientIdClaims = config.redisUrl
     ? createRedisClientIds(config.redisUrl, { onError: (err) => log.warn({ err: err.message }, 'client id claims: redis error') })

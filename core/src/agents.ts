@@ -71,14 +71,30 @@ export const NoiseRuleSchema = Type.Object({
 });
 export type NoiseRule = Static<typeof NoiseRuleSchema>;
 
+/**
+ * The short-excursion rule a profile's standard sets for agents with a PC-TWA and neither a
+ * PC-STEL nor a MAC (core/src/excursion-rule.ts). Only GBZ 2.1-2019's peak exposure
+ * (峰接触浓度) is modelled: excursions above 3 × PC-TWA at most 15 min, 4 a shift, 1 h apart,
+ * never above 5 × PC-TWA. A profile without the field has no such rule (OSHA, NIOSH): its
+ * TWA-only agents are judged on the TWA alone.
+ */
+export const ExcursionRuleSchema = Type.Object({
+  rule: Type.Literal('GBZ2.1-2019-PE'),
+  status: StatusTag,
+  source: Type.String({ minLength: 1 }),
+}, { additionalProperties: false });
+export type ExcursionRule = Static<typeof ExcursionRuleSchema>;
+
 export const LimitProfileSchema = Type.Object({
   id: Type.String({ minLength: 1 }),
   name: Type.String(),
   extends: Type.Optional(Type.String()),
   molarVolumeL: Type.Number({ exclusiveMinimum: 0 }),
   noise: Type.Optional(NoiseRuleSchema),
+  excursionRule: Type.Optional(ExcursionRuleSchema),
   limits: Type.Record(Type.String(), AgentLimitsSchema),
-});
+  // Strict: a misspelt `excursionRule` must not silently switch a safety rule off.
+}, { additionalProperties: false });
 export type LimitProfile = Static<typeof LimitProfileSchema>;
 
 export interface Catalogue {
@@ -120,7 +136,7 @@ export function loadCatalogue(dataDir = DATA_DIR): Catalogue {
     if (!p) throw new HwError('HW_ERR_REGISTRY', `unknown limit profile ${id}${seen.length ? ` (extended by ${seen.at(-1)})` : ''}`);
     if (seen.includes(id)) throw new HwError('HW_ERR_REGISTRY', `profile cycle: ${[...seen, id].join(' → ')}`);
     const base = p.extends ? resolve(p.extends, [...seen, id]) : undefined;
-    const merged: LimitProfile = base ? { ...base, ...p, noise: p.noise ?? base.noise, limits: { ...base.limits, ...p.limits } } : p;
+    const merged: LimitProfile = base ? { ...base, ...p, noise: p.noise ?? base.noise, excursionRule: p.excursionRule ?? base.excursionRule, limits: { ...base.limits, ...p.limits } } : p;
     resolved.set(id, merged);
     return merged;
   };

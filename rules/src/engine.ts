@@ -10,6 +10,7 @@ import { createDeadMan } from './dead-man.ts';
 import { forecast, FORECAST_LIMIT_RULE, FORECAST_RULES } from './early-warning.ts';
 import { evaluate } from './evaluate.ts';
 import { limitsInForce } from '../../core/src/limits-in-force.ts';
+import { excursionBound, excursionSource, type ExcursionBound } from '../../core/src/excursion-rule.ts';
 import { createFaultDetector, type FaultKind } from './sensor-faults.ts';
 import { currentShift, type ShiftWindow } from '../../core/src/shifts.ts';
 import type { ShiftRecord } from '../../core/src/store/store.ts';
@@ -192,6 +193,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   // Noise goes into the window as its dose rate under the profile's rule (noise-dose.ts): equal
   // energy for GBZ 2.2-2007, OSHA's 5-dB rule with its 80-dB threshold, NIOSH's 3-dB rule.
   const noiseRuleOf = (s: SensorEntry) => deps.catalogue.profiles.get(s.profileId)?.noise ?? DEFAULT_NOISE_RULE;
+  const excursionRuleOf = (s: SensorEntry) => deps.catalogue.profiles.get(s.profileId)?.excursionRule;
   const toWindow = (s: SensorEntry, v: number) => (s.agentDef.kind === 'noise' ? doseRate(v, noiseRuleOf(s)) : v);
 
   const base = (s: SensorEntry) => ({ sensorId: s.id, enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: s.townshipId });
@@ -234,11 +236,12 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       if (sh && sh.startMs >= trackShiftsFrom) st.shift = sh;
     }
     const limits = limitsInForce(deps.catalogue, s.profileId, s.agentDef);
-    const pcTwaOnly = (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') && limits?.pcTwa && !limits.pcStel && !limits.mac ? limits.pcTwa : undefined;
+    // Only under a profile whose standard has an excursion rule (GBZ 2.1-2019; not OSHA, NIOSH).
+    const pcTwaOnly = excursionBound(excursionRuleOf(s), s.agentDef.kind, limits);
     let excursion: ExcursionViolation | undefined;
     if (pcTwaOnly) {
       st.excursions ??= new PeakExcursionTracker(st.window.maxHoldMs);
-      excursion = st.excursions.reading(r.ts, r.valueStd, pcTwaOnly.value, periodStart(s, r.ts));
+      excursion = st.excursions.reading(r.ts, r.valueStd, pcTwaOnly.pcTwa.value, periodStart(s, r.ts));
     }
     // The trend feeds the gas and dust forecasts below; noise and radon have none.
     if (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust') {
@@ -251,13 +254,18 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     if (!evaluateNow) return;
 
     const m = st.window.metrics(r.ts);
-    for (const v of evaluate(s.agentDef, limits, m, r.valueStd, noiseRuleOf(s))) {
+    for (const v of evaluate(s.agentDef, limits, m, r.valueStd, noiseRuleOf(s), excursionRuleOf(s))) {
       if (v.reason && (v.rule === 'twa' || v.rule === 'lex8h' || v.rule === 'radon-mean')) v.reason.coverage = Math.round(m.coverage8h * 1000) / 1000;
       apply(s, v.rule, v.level, v.reason);
     }
     if (pcTwaOnly) {
-      if (excursion) apply(s, 'excursion', 'orange', excursionReason(excursion, pcTwaOnly.value, pcTwaOnly.source, s.agentDef.unit));
+      if (excursion) apply(s, 'excursion', 'orange', excursionReason(excursion, pcTwaOnly, s.agentDef.unit));
       else apply(s, 'excursion', undefined);
+    } else {
+      // No excursion rule here: an `excursion` or `peak` alert restored from the store (raised
+      // under the enterprise's former profile, or before these rules were gated by profile)
+      // has nothing left to clear it, so it ends now.
+      for (const rule of ['excursion', 'peak']) if (alerts.isActive(s.id, rule)) alerts.clearNow(s.id, rule);
     }
     if (limits && (s.agentDef.kind === 'gas' || s.agentDef.kind === 'dust')) {
       const shift = shiftOf(s, r.ts);
@@ -288,8 +296,9 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
     return Math.floor((ts + offset) / 86_400_000) * 86_400_000 - offset;
   };
 
-  const excursionReason = (v: ExcursionViolation, pcTwa: number, src: string, unit: string): AlertReason => {
-    const source = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${src}`;
+  const excursionReason = (v: ExcursionViolation, bound: ExcursionBound, unit: string): AlertReason => {
+    const pcTwa = bound.pcTwa.value;
+    const source = excursionSource(bound);
     const above = `above ${EXCURSION_FACTOR} × PC-TWA (${EXCURSION_FACTOR * pcTwa} ${unit})`;
     switch (v.kind) {
       case 'duration': return { metric: `an excursion ${above} lasting, min`, value: Math.round(v.valueMin * 10) / 10, limit: EXCURSION_MAX_MS / 60_000, unit: 'min', source };
@@ -447,7 +456,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       // C_STE and the highest reading (the peak ratio of TWA-only agents), the registry's edition.
       const ext = this_.extremes8h(sensorId)!;
       return gradePoint({
-        agent: s.agentDef, limits, labour: s.labour, edition: deps.registry.current.file.grading ?? DEFAULT_GRADING_EDITION,
+        agent: s.agentDef, limits, excursionRule: excursionRuleOf(s), labour: s.labour, edition: deps.registry.current.file.grading ?? DEFAULT_GRADING_EDITION,
         x: { twa8h: x.twa8h, stel15max: ext.stel15max, peak: ext.peak, lex8h: x.lex8h },
       });
     },

@@ -1,5 +1,6 @@
-import type { Agent, AgentLimits, NoiseRule } from '../../core/src/agents.ts';
-import { DEFAULT_NOISE_RULE, doseToTwa, noiseThresholds, roundDb } from './noise-dose.ts';
+import type { Agent, AgentLimits, ExcursionRule, NoiseRule } from '../../core/src/agents.ts';
+import { excursionBound, excursionSource } from '../../core/src/excursion-rule.ts';
+import { doseToTwa, noiseThresholds, roundDb } from './noise-dose.ts';
 import type { AlertLevel, AlertReason } from '../../core/src/types.ts';
 import type { WindowMetrics } from './window.ts';
 
@@ -11,11 +12,12 @@ import type { WindowMetrics } from './window.ts';
  *               GBZ 188 / EU 2003/10/EC; OSHA 85 dB(A) TWA = 50 % dose; else 50 % dose);
  * - orange (橙) above the OEL: C_TWA > PC-TWA, C_STE > PC-STEL, the profile's 8-h noise level
  *               above its limit (GBZ 2.2-2007 LEX,8h 85; OSHA TWA 90 = 100 % dose, noise-dose.ts),
- *               radon mean above the reference level; for TWA-only agents the peak-excursion
- *               rule broken (engine.ts with peak-excursions.ts);
- * - red    (红) above the MAC, or above 5 × PC-TWA for TWA-only agents, dusts included
- *               (GBZ 2.1-2019 peak excursion, never > 5 × PC-TWA), or noise above 115 dB(A)
- *               (GBZ/T 189.8-2007 Annex B).
+ *               radon mean above the reference level; for TWA-only agents, under a profile
+ *               whose standard has an excursion rule (GBZ 2.1-2019), that rule broken
+ *               (engine.ts with peak-excursions.ts);
+ * - red    (红) above the MAC, or above 5 × PC-TWA for TWA-only agents, dusts included, under
+ *               the same profiles (GBZ 2.1-2019 peak excursion, never > 5 × PC-TWA), or noise
+ *               above 115 dB(A) (GBZ/T 189.8-2007 Annex B).
  * Each rule is its own alert key; a rule clears below CLEAR_FRACTION of its lowest
  * trigger, after the engine's hold time.
  */
@@ -44,7 +46,7 @@ function grade(d: RuleDef, value: number, unit: string): Verdict {
 const def = (rule: string, input: Input, steps: Step[]): RuleDef => ({ rule, input, steps, lowest: Math.min(...steps.map((s) => s.at)) });
 
 /** The rules of an agent under its limits; built once per limits object (they are immutable catalogue data). */
-function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): RuleDef[] {
+function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule, excursionRule: ExcursionRule | undefined): RuleDef[] {
   const out: RuleDef[] = [];
   if (agent.kind === 'noise') {
     // The window holds the dose (noise-dose.ts); the rule compares the profile's 8-h level from it.
@@ -77,9 +79,10 @@ function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): Ru
       { at: t.value, level: 'orange', limit: t.value, metric: 'C_TWA (8 h)', source: t.source, strict: true },
       { at: t.value / 2, level: 'yellow', limit: t.value / 2, metric: 'C_TWA (8 h)', source: `action level ½ PC-TWA; ${t.source}`, strict: false },
     ]));
-    if (!limits.pcStel && !limits.mac) {
-      const pe = `GBZ 2.1-2019 peak excursion for agents with a PC-TWA only (oel.md §A.1, status S); ${t.source}`;
-      out.push(def('peak', 'reading', [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: pe, strict: true }]));
+    // Only where the profile's standard bounds excursions (excursion-rule.ts): OSHA and NIOSH do not.
+    const pe = excursionBound(excursionRule, agent.kind, limits);
+    if (pe) {
+      out.push(def('peak', 'reading', [{ at: 5 * t.value, level: 'red', limit: 5 * t.value, metric: 'concentration (5 × PC-TWA)', source: excursionSource(pe), strict: true }]));
       // The 3 × PC-TWA excursions (≤ 15 min, ≤ 4 a shift, ≥ 1 h apart) are the engine's
       // `excursion` rule, tracked over time in peak-excursions.ts.
     }
@@ -90,23 +93,26 @@ function buildRules(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): Ru
   return out;
 }
 
-const rulesCache = new WeakMap<AgentLimits, Map<string, { rule: NoiseRule; defs: RuleDef[] }>>();
-function rulesOf(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule): RuleDef[] {
+const rulesCache = new WeakMap<AgentLimits, Map<string, { rule: NoiseRule; excursionRule: ExcursionRule | undefined; defs: RuleDef[] }>>();
+function rulesOf(agent: Agent, limits: AgentLimits, noiseRule: NoiseRule, excursionRule: ExcursionRule | undefined): RuleDef[] {
   let byAgent = rulesCache.get(limits);
   if (!byAgent) rulesCache.set(limits, (byAgent = new Map()));
   let entry = byAgent.get(agent.key);
-  // A profile that extends another shares its limits objects but may have its own noise rule.
-  if (!entry || entry.rule !== noiseRule) byAgent.set(agent.key, (entry = { rule: noiseRule, defs: buildRules(agent, limits, noiseRule) }));
+  // A profile that extends another shares its limits objects but may have its own noise or excursion rule.
+  if (!entry || entry.rule !== noiseRule || entry.excursionRule !== excursionRule) {
+    byAgent.set(agent.key, (entry = { rule: noiseRule, excursionRule, defs: buildRules(agent, limits, noiseRule, excursionRule) }));
+  }
   return entry.defs;
 }
 
 /**
  * All rule verdicts for one sensor after a reading. For noise `m` holds the dose
- * (m.twa8h = D/100 over the last 8 h) under `noiseRule`, the profile's rule.
+ * (m.twa8h = D/100 over the last 8 h) under `noiseRule`, the profile's rule. `excursionRule`
+ * is the profile's (LimitProfile.excursionRule): without one there is no `peak` rule.
  */
-export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number, noiseRule: NoiseRule = DEFAULT_NOISE_RULE): Verdict[] {
+export function evaluate(agent: Agent, limits: AgentLimits | undefined, m: WindowMetrics, reading: number, noiseRule: NoiseRule, excursionRule: ExcursionRule | undefined): Verdict[] {
   if (!limits) return [];
-  const rules = rulesOf(agent, limits, noiseRule);
+  const rules = rulesOf(agent, limits, noiseRule, excursionRule);
   const out: Verdict[] = new Array(rules.length);
   for (let i = 0; i < rules.length; i++) {
     const d = rules[i]!;

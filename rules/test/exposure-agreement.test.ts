@@ -46,7 +46,7 @@ const SENSORS = [
   'chem-dawu.benzene-1', // GBZ: carcinogen, raised one grade (2025)
   'chem-dawu.h2s-1', // GBZ: MAC only
   'coal-liuxin.dust-resp-1', // GBZ: dust G-index
-  'foundry-liguo.co-1', // OSHA: PC-TWA only, so the peak ratio counts
+  'foundry-liguo.co-1', // OSHA: PC-TWA only, but no excursion rule, so no peak ratio (excursion-profile.test.ts)
   'foundry-liguo.silica-resp-1', // OSHA: dust
   'chem-dawu.noise-1', // GBZ 2.2 equal energy
   'cement-liguo.noise-1', // OSHA 5 dB, 80-dB threshold
