@@ -1,7 +1,7 @@
-import type { LiveExposure as LiveExposureEvent, LiveInsights } from '../../core/src/pipeline-events.ts';
+import type { LiveExposure, LiveInsights } from '../../core/src/pipeline-events.ts';
 import type { RegistryHolder } from '../../core/src/registry.ts';
 import type { Grade, GradeResult } from '../../core/src/types.ts';
-import type { Insights, LiveExposure } from './monitoring-routes.ts';
+import type { Insights } from './monitoring-routes.ts';
 
 /**
  * The API's Insights when the rules engine runs in another process: the latest snapshot
@@ -9,7 +9,7 @@ import type { Insights, LiveExposure } from './monitoring-routes.ts';
  * ids it does not know are not kept.
  */
 export function createLiveInsights(registry: RegistryHolder): Insights & { receive(s: LiveInsights): void } {
-  const sensors = new Map<string, { grade: GradeResult | null; exposure: LiveExposureEvent | null }>();
+  const sensors = new Map<string, { grade: GradeResult | null; exposure: LiveExposure | null }>();
   const enterprises = new Map<string, Grade | null>();
   return {
     receive(s) {
@@ -18,7 +18,7 @@ export function createLiveInsights(registry: RegistryHolder): Insights & { recei
       for (const e of s.enterprises) if (reg.enterprises.has(e.enterpriseId)) enterprises.set(e.enterpriseId, e.grade);
     },
     grade: (id) => sensors.get(id)?.grade ?? undefined,
-    exposure: (id) => (sensors.get(id)?.exposure ?? undefined) as LiveExposure | undefined,
+    exposure: (id) => sensors.get(id)?.exposure ?? undefined,
     enterpriseGrade: (id) => enterprises.get(id) ?? undefined,
   };
 }

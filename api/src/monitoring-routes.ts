@@ -11,25 +11,10 @@ import { loadKpiInputs } from './kpi-data.ts';
 import { checkAggregate, checkRange, MAX_EXPOSURE_SPAN_MS, MAX_INTERVAL_MS, MAX_PERIOD_SPAN_MS, MIN_INTERVAL_MS } from '../../core/src/store/time-range.ts';
 import { EpochParam, errors } from './schemas.ts';
 import type { Grade, GradeResult } from '../../core/src/types.ts';
+import { LiveExposureSchema, type LiveExposure } from '../../core/src/pipeline-events.ts';
 
-/**
- * Live exposure of a monitoring point (the rules engine's SensorExposure). For noise, `lex8h`
- * is the profile's 8-h level (GBZ LEX,8h; OSHA/NIOSH TWA from the dose) and `dosePct` the dose.
- */
-export const LiveExposureSchema = Type.Object({
-  sensorId: Type.String(),
-  twa8h: Type.Number({ description: 'C_TWA of the last 8 h in the agent unit (noise: the dose fraction D/100)' }),
-  coverage8h: Type.Number({ description: 'share of the last 8 h with readings, 0–1' }),
-  stel15: Type.Number({ description: 'C_STE of the last 15 min' }),
-  coverage15: Type.Number(),
-  max15: Type.Number(),
-  last: Type.Number(),
-  lastTs: Type.Number(),
-  lex8h: Type.Optional(Type.Number({ description: 'noise: the profile\'s 8-h level, dB(A)' })),
-  dosePct: Type.Optional(Type.Number({ description: 'noise: daily dose % under the profile\'s rule (OSHA 1910.95 App. A; NIOSH; GBZ equal energy)' })),
-  shift: Type.Optional(Type.Object({ name: Type.String(), startMs: Type.Number(), endMs: Type.Number(), twa: Type.Number({ description: 'the shift so far: C_TWA (ΣCiTi / 8 h), for noise its 8-h level in dB(A)' }) })),
-}, { additionalProperties: true });
-export type LiveExposure = Static<typeof LiveExposureSchema>;
+export { LiveExposureSchema, type LiveExposure };
+
 
 /** What the rules engine can tell the API about live exposure (absent when it runs elsewhere). */
 export interface Insights {

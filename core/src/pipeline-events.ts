@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { Rejection } from './errors.ts';
 import type { HealthReport } from './health.ts';
 import type { AlertCommand, AlertEvent, Grade, GradeResult, Reading } from './types.ts';
@@ -27,20 +28,24 @@ export interface RejectedReadings {
   ts: number;
 }
 
-/** Live exposure of a monitoring point (the rules engine's SensorExposure; api LiveExposureSchema). */
-export interface LiveExposure {
-  sensorId: string;
-  twa8h: number;
-  coverage8h: number;
-  stel15: number;
-  coverage15: number;
-  max15: number;
-  last: number;
-  lastTs: number;
-  lex8h?: number;
-  dosePct?: number;
-  shift?: { name: string; startMs: number; endMs: number; twa: number };
-}
+/**
+ * Live exposure of a monitoring point (the rules engine's SensorExposure; the API's answer and the split topology's live insights). For noise, `lex8h`
+ * is the profile's 8-h level (GBZ LEX,8h; OSHA/NIOSH TWA from the dose) and `dosePct` the dose.
+ */
+export const LiveExposureSchema = Type.Object({
+  sensorId: Type.String(),
+  twa8h: Type.Number({ description: 'C_TWA of the last 8 h in the agent unit (noise: the dose fraction D/100)' }),
+  coverage8h: Type.Number({ description: 'share of the last 8 h with readings, 0–1' }),
+  stel15: Type.Number({ description: 'C_STE of the last 15 min' }),
+  coverage15: Type.Number(),
+  max15: Type.Number(),
+  last: Type.Number(),
+  lastTs: Type.Number(),
+  lex8h: Type.Optional(Type.Number({ description: 'noise: the profile\'s 8-h level, dB(A)' })),
+  dosePct: Type.Optional(Type.Number({ description: 'noise: daily dose % under the profile\'s rule (OSHA 1910.95 App. A; NIOSH; GBZ equal energy)' })),
+  shift: Type.Optional(Type.Object({ name: Type.String(), startMs: Type.Number(), endMs: Type.Number(), twa: Type.Number({ description: 'the shift so far: C_TWA (ΣCiTi / 8 h), for noise its 8-h level in dB(A)' }) })),
+}, { additionalProperties: true });
+export type LiveExposure = Static<typeof LiveExposureSchema>;
 
 /**
  * What the rules engine knows that the API shows (grades and live exposure), as a
