@@ -1,13 +1,10 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
+import { demo } from '../../test/fixtures.ts';
 import { createAlertManager } from '../src/alert-manager.ts';
-import { createRulesEngine, type RulesEngine } from '../src/engine.ts';
+import type { RulesEngine } from '../src/engine.ts';
+import { engineOn, startEngine, stopEngine } from './engine-fixture.ts';
 
 /** Issue 12 item 1: an acknowledged alert that escalates is open again. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0);
@@ -63,21 +60,14 @@ describe('acknowledged, then worse', () => {
     let clock: number;
     let events: AlertEvent[];
     let engine: RulesEngine;
-    const make = () => createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+    const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
+    const make = () => engineOn(store, options);
     beforeEach(async () => {
-      dir = tempDir('hw-reopen-');
-      store = createSqliteStore(dir, silentLogger());
-      await store.start();
       clock = T0;
       events = [];
-      engine = make();
-      await engine.start();
+      ({ dir, store, engine } = await startEngine('hw-reopen-', options));
     });
-    afterEach(async () => {
-      await engine.stop();
-      await store.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterEach(() => stopEngine({ dir, store, engine }));
 
     it('yellow acknowledged, then above the MAC: escalated to red and open, stored so, and still open after a restart', async () => {
       engine.handleReadings([reading((clock = T0), 6)]);

@@ -1,12 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { createRulesEngine, type RulesEngine } from '../src/engine.ts';
+import { demo } from '../../test/fixtures.ts';
+import type { RulesEngine } from '../src/engine.ts';
+import { engineOn, startEngine, stopEngine } from './engine-fixture.ts';
 
 /** An injected clock: the engine's lifecycle runs on it; readings carry their own times. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0); // 08:00 Asia/Shanghai: start of the 白班 shift
@@ -23,23 +20,14 @@ describe('rules engine (injected clock, real SQLite store)', () => {
   let clock: number;
   let events: AlertEvent[];
   let engine: RulesEngine;
-  const make = () =>
-    createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
-
+  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
+  const make = () => engineOn(store, options);
   beforeEach(async () => {
-    dir = tempDir('hw-rules-');
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
     clock = T0;
     events = [];
-    engine = make();
-    await engine.start();
+    ({ dir, store, engine } = await startEngine('hw-rules-', options));
   });
-  afterEach(async () => {
-    await engine.stop();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stopEngine({ dir, store, engine }));
 
   /** Feed one reading every `stepMs` from `from` for `count` readings, moving the clock along. */
   const feed = (id: string, from: number, count: number, stepMs: number, value: (i: number) => number) => {

@@ -1,13 +1,10 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
+import { demo } from '../../test/fixtures.ts';
 import { FORECAST_LIMIT_RULE, FORECAST_RULES } from '../src/early-warning.ts';
-import { createRulesEngine, type RulesEngine } from '../src/engine.ts';
+import type { RulesEngine } from '../src/engine.ts';
+import { startEngine, stopEngine } from './engine-fixture.ts';
 
 /** Issue 12 item 3 (third part): a blue forecast is not raised beside an active alert of the same limit. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0); // 08:00 Asia/Shanghai: start of the 白班 shift
@@ -23,20 +20,13 @@ describe('no blue forecast beside an active alert of the same limit', () => {
   let clock: number;
   let events: AlertEvent[];
   let engine: RulesEngine;
+  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
   beforeEach(async () => {
-    dir = tempDir('hw-fc-');
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
     clock = T0;
     events = [];
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
-    await engine.start();
+    ({ dir, store, engine } = await startEngine('hw-fc-', options));
   });
-  afterEach(async () => {
-    await engine.stop();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stopEngine({ dir, store, engine }));
 
   /** Feeds readings and checks after each one that no forecast is active beside its limit's alert. */
   const feed = (id: string, from: number, count: number, stepMs: number, value: (i: number) => number) => {

@@ -1,12 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent } from '../../core/src/types.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { createRulesEngine, type RulesEngine } from '../src/engine.ts';
+import { demo } from '../../test/fixtures.ts';
+import type { RulesEngine } from '../src/engine.ts';
+import { startEngine, stopEngine } from './engine-fixture.ts';
 import { PeakExcursionTracker } from '../src/peak-excursions.ts';
 import { peakExcursion } from '../src/segments.ts';
 
@@ -73,23 +70,16 @@ describe('the live engine raises excursion by the GBZ 2.1 rule, not by a 15-min 
   const { registry, catalogue } = demo();
   let dir: string;
   let store: Store;
-  let engine: RulesEngine;
   let clock: number;
   let events: AlertEvent[];
+  let engine: RulesEngine;
+  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
   beforeEach(async () => {
-    dir = tempDir('hw-pe-');
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
     clock = T0;
     events = [];
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
-    await engine.start();
+    ({ dir, store, engine } = await startEngine('hw-pe-', options));
   });
-  afterEach(async () => {
-    await engine.stop();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stopEngine({ dir, store, engine }));
   const feed = (minutes: number, value: (m: number) => number) => {
     const s = registry.current.sensors.get('furniture-dawu.dust-1')!; // other dust, total: PC-TWA 8
     for (let m = 0; m < minutes; m++) {

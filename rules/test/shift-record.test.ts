@@ -1,12 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent } from '../../core/src/types.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { createRulesEngine, type RulesEngine } from '../src/engine.ts';
+import { demo } from '../../test/fixtures.ts';
+import type { RulesEngine } from '../src/engine.ts';
+import { engineOn, startEngine, stopEngine } from './engine-fixture.ts';
 
 /**
  * Issue 12 item 3(a): at each shift's end the engine stores the shift's exposure per
@@ -22,23 +19,16 @@ const { registry, catalogue } = demo();
 describe('shift exposure records and the shift-twa alert', () => {
   let dir: string;
   let store: Store;
-  let engine: RulesEngine;
   let clock: number;
   let events: AlertEvent[];
+  let engine: RulesEngine;
+  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
   beforeEach(async () => {
-    dir = tempDir('hw-shift-');
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
     clock = T0;
     events = [];
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
-    await engine.start();
+    ({ dir, store, engine } = await startEngine('hw-shift-', options));
   });
-  afterEach(async () => {
-    await engine.stop();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stopEngine({ dir, store, engine }));
   const feed = (id: string, from: number, minutes: number, value: number) => {
     const s = registry.current.sensors.get(id)!;
     for (let i = 0; i < minutes; i++) {
@@ -101,7 +91,7 @@ describe('shift exposure records and the shift-twa alert', () => {
     await engine.stop();
     events = [];
     clock = T0 + 8 * H + 10 * MIN;
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+    engine = engineOn(store, options);
     await engine.start();
     engine.tick();
     await engine.flush();
@@ -117,7 +107,7 @@ describe('shift exposure records and the shift-twa alert', () => {
     await store.writeReadings(Array.from({ length: 180 }, (_, i) => ({ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: s.id, agent: s.agent, ts: T0 + 4 * H + i * MIN, value: 80, unit: 'mg/m3', valueStd: 80 })));
     await engine.stop();
     clock = T0 + 7 * H;
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000, restoreMs: 2 * H });
+    engine = engineOn(store, { ...options, config: { clearHoldMs: 60_000, restoreMs: 2 * H } });
     await engine.start();
     feed(s.id, T0 + 7 * H, 61, 80);
     clock = T0 + 9 * H;
