@@ -108,12 +108,10 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
         }
       });
       if (!hadStates) {
-        // Replayed in stored order (time, then insertion), so each alert keeps its latest event.
-        db.transaction(() => {
-          for (const r of db!.prepare('SELECT alert, ts, json FROM alert_event ORDER BY ts, rowid').iterate() as IterableIterator<{ alert: string; ts: number; json: string }>) {
-            setState.run(r.alert, r.ts, (JSON.parse(r.json) as AlertEvent).alert.state === 'cleared' ? 0 : 1, r.json);
-          }
-        })();
+        // Each alert's latest event in stored order (time, then insertion), as queryAlertEvents returns them.
+        db.exec(`INSERT INTO alert_state
+          SELECT alert, ts, json_extract(json, '$.alert.state') != 'cleared', json FROM alert_event a
+          WHERE rowid = (SELECT rowid FROM alert_event b WHERE b.alert = a.alert ORDER BY ts DESC, rowid DESC LIMIT 1)`);
       }
       const insertExposure = db.prepare('INSERT OR REPLACE INTO exposure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       writeExposures = db.transaction((ps: readonly ExposurePoint[]) => {
