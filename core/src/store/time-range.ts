@@ -82,13 +82,15 @@ export function bucketCount(from: number, to: number, intervalMs: number): numbe
 
 /** An aggregate query of readings from outside: a valid range of at most MAX_READING_SPAN_MS and an interval that yields at most MAX_BUCKETS buckets. */
 export function checkAggregate(q: { from: unknown; to: unknown; intervalMs: unknown }, fields: RangeFields & { intervalMs?: string } = {}): { from: number; to: number; intervalMs: number } {
-  const { from, to } = checkRange(q.from, q.to, { fields, maxSpanMs: MAX_READING_SPAN_MS });
+  const { from, to } = checkRange(q.from, q.to, { fields });
   const field = fields.intervalMs ?? 'intervalMs';
   const step = q.intervalMs;
   if (typeof step !== 'number' || !Number.isInteger(step)) throw bad(field, 'must be an integer number of ms');
   if (step < MIN_INTERVAL_MS || step > MAX_INTERVAL_MS) throw bad(field, `must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS} ms`);
   const n = bucketCount(from, to, step);
   if (n > MAX_BUCKETS) throw bad(field, `is too small for the range: ${n} intervals, at most ${MAX_BUCKETS}`);
+  // The span last, so a bad interval is named first, as before this bound existed.
+  checkRange(from, to, { fields, maxSpanMs: MAX_READING_SPAN_MS });
   return { from, to, intervalMs: step };
 }
 
