@@ -5,6 +5,8 @@
  *
  *   HW_PROBE_DAYS=7 HW_PROBE_SENSORS=30 node --import tsx bench/sqlite-kpi-probe.ts
  *
+ * HW_PROBE_STORE names another module exporting createSqliteStore (e.g. an older version), to compare.
+ *
  * Writes SENSORS × DAYS of readings every 2 s (the demo's rate) into a fresh data dir,
  * then times each query. Prints JSON.
  */
@@ -12,9 +14,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../core/src/logger.ts';
-import { createSqliteStore } from '../core/src/store/sqlite-store.ts';
 import type { Reading } from '../core/src/types.ts';
 
+const { createSqliteStore } = (await import(process.env.HW_PROBE_STORE ?? '../core/src/store/sqlite-store.ts')) as typeof import('../core/src/store/sqlite-store.ts');
 const DAYS = Number(process.env.HW_PROBE_DAYS ?? 7);
 const SENSORS = Number(process.env.HW_PROBE_SENSORS ?? 30);
 const STEP = 2000;
@@ -36,14 +38,25 @@ for (let ts = from; ts < to; ts += 1000 * STEP) {
 }
 const writeMs = performance.now() - t0;
 
+/** Time a query and the longest the event loop went without a turn meanwhile (a 1 ms timer's worst lateness). */
 const time = async <T>(f: () => Promise<T>) => {
+  let last = performance.now();
+  let stall = 0;
+  const timer = setInterval(() => {
+    const t = performance.now();
+    stall = Math.max(stall, t - last);
+    last = t;
+  }, 1);
   const s = performance.now();
   const r = await f();
-  return { ms: Math.round(performance.now() - s), r };
+  const ms = Math.round(performance.now() - s);
+  clearInterval(timer);
+  stall = Math.max(stall, performance.now() - last);
+  return { ms, stallMs: Math.round(stall), r };
 };
 const kpi = await time(() => store.countReadingsPerHour({ sensorIds: ids, from, to }));
 const kpi30 = await time(() => store.countReadingsPerHour({ sensorIds: ids, from: to - 30 * DAY, to }));
-let agg: { ms: number; r: unknown } | { error: string };
+let agg: { ms: number; stallMs: number; r: unknown } | { error: string };
 try {
   agg = await time(() => store.aggregateReadings({ sensorId: ids[0]!, from, to, intervalMs: DAY, fn: 'max' }));
 } catch (err) {
@@ -52,8 +65,8 @@ try {
 const week = await time(() => store.aggregateReadings({ sensorId: ids[0]!, from: Math.max(from, to - 7 * DAY), to, intervalMs: 3600_000, fn: 'max' }));
 console.log(JSON.stringify({
   sensors: SENSORS, days: DAYS, readings: written, writeMs: Math.round(writeMs), writePerS: Math.round(written / (writeMs / 1000)),
-  countReadingsPerHourMs: kpi.ms, hourRows: kpi.r.length, countReadingsPerHour30dMs: kpi30.ms,
-  aggregateWholeSpanMs: 'ms' in agg ? agg.ms : agg.error, aggregate7dHourlyMs: week.ms,
+  countReadingsPerHourMs: kpi.ms, countReadingsPerHourStallMs: kpi.stallMs, hourRows: kpi.r.length, countReadingsPerHour30dMs: kpi30.ms, countReadingsPerHour30dStallMs: kpi30.stallMs,
+  aggregateWholeSpanMs: 'ms' in agg ? agg.ms : agg.error, aggregateWholeSpanStallMs: 'ms' in agg ? agg.stallMs : null, aggregate7dHourlyMs: week.ms, aggregate7dHourlyStallMs: week.stallMs,
 }));
 await store.stop();
 rmSync(dir, { recursive: true, force: true });
