@@ -11,6 +11,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import { ERRORS, HwError, type ErrorCode } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
+import { loadActiveAlerts, withActive } from '../../core/src/store/active-alerts.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { Store } from '../../core/src/store/store.ts';
@@ -458,7 +459,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       pushReadings(readings);
     },
     async loadHistory() {
-      view.load(await opts.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 }));
+      // The last 30 days of events, plus every alert still active however old (its latest event).
+      const active = await loadActiveAlerts(opts.store);
+      if (active.truncated) apiLogger.warn({ loaded: active.events.length }, 'more active alerts than MAX_ACTIVE_ALERTS: only the oldest are shown');
+      view.load(withActive(await opts.store.queryAlertEvents({ since: now() - 30 * 24 * 3600_000 }), active.events));
     },
   };
 }

@@ -53,7 +53,11 @@ const History = Type.Object({
 const SensorRow = Type.Object({ id: Type.String(), enterpriseId: Type.String(), agent: Type.String(), unit: Type.String(), status: Type.String() }, { additionalProperties: true });
 const HistoryAnswer = Type.Object({ sensorId: Type.String(), unit: Type.String(), fn: Type.String(), intervalMs: Type.Integer(), points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Union([Type.Number(), Type.Null()]) })) });
 const ExposureAnswer = Type.Object({ sensorId: Type.String(), current: Type.Union([LiveExposureSchema, Type.Null()]), history: Type.Array(Type.Object({ ts: Type.Integer() }, { additionalProperties: true })) });
-const PassRateRow = Type.Object({ jurisdictionId: Type.String(), points: Type.Integer(), passing: Type.Integer(), targetPct: Type.Number() }, { additionalProperties: true });
+const PassRateRow = Type.Object({
+  jurisdictionId: Type.String(), points: Type.Integer(), passing: Type.Integer(), targetPct: Type.Number(),
+  alertHistoriesNotRead: Type.Integer({ minimum: 0, description: 'alerts of the request\'s points opened before the 30-day look-back whose earlier history was not read (past 1,000): an exceedance of theirs may be missing; 0 = none' }),
+  activeAlertsTruncated: Type.Boolean({ description: 'true when more than 10,000 alerts were active: exceedances of the others may be missing' }),
+}, { additionalProperties: true });
 const SensorParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
 /**
@@ -96,7 +100,7 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
       }));
   });
 
-  api.get('/api/sensors/:id/readings', { schema: { params: SensorParams, querystring: History, response: { 200: HistoryAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Reading history over a range, mean or max per interval (at most 10,000 intervals)' } }, async (req) => {
+  api.get('/api/sensors/:id/readings', { schema: { params: SensorParams, querystring: History, response: { 200: HistoryAnswer, ...errors(400, 401, 404, 414, 503) }, tags: ['sensors'], summary: 'Reading history over a range of at most 31 days, mean or max per interval (at most 10,000 intervals)' } }, async (req) => {
     const s = visibleSensor(deps.userOf(req), (req.params as { id: string }).id);
     const q = req.query as { from: number; to: number; intervalMs: number; fn: 'mean' | 'max' };
     const { from, to, intervalMs } = checkAggregate(q, { from: 'querystring/from', to: 'querystring/to', intervalMs: 'querystring/intervalMs' });
@@ -128,8 +132,10 @@ export function registerMonitoringRoutes(api: FastifyInstance, deps: MonitoringD
       const e = reg.enterprises.get(s.enterpriseId);
       return e !== undefined && jurisdictionIds.some((j) => reg.ancestors(e.township).includes(j));
     });
-    const { exceedances, completeness } = await loadKpiInputs(deps.store, sensors, from, to);
-    return passRates({ registry: reg, jurisdictionIds, exceedances, completeness, from, to, defaultTargetPct: deps.kpiTargetPct, enterpriseGrade: (e) => deps.insights?.enterpriseGrade(e) });
+    const { exceedances, completeness, alertHistoriesNotRead, activeAlertsTruncated } = await loadKpiInputs(deps.store, sensors, from, to);
+    // What could not be read is stated in every row, never left out silently.
+    return passRates({ registry: reg, jurisdictionIds, exceedances, completeness, from, to, defaultTargetPct: deps.kpiTargetPct, enterpriseGrade: (e) => deps.insights?.enterpriseGrade(e) })
+      .map((row) => ({ ...row, alertHistoriesNotRead, activeAlertsTruncated }));
   });
 
   return {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../test/clients.ts';
 import { startInfluxd, type InfluxdHandle } from '../../test/influxd.ts';
 import { spawnAll, type SpawnedAll } from '../../test/spawn-all.ts';
+import { MAX_READING_SPAN_MS } from '../../core/src/store/time-range.ts';
 
 /**
  * No request may run unbounded (issue 12 item 8), against the real all-in-one process
@@ -77,6 +78,22 @@ function suite(name: string, setup: () => Promise<{ env: Record<string, string>;
       const over = await get(`/api/sensors/${OWN}/readings?from=${from - step}&to=${to}&intervalMs=${step}`);
       expect(over.status).toBe(400);
       expect(over.body).toMatchObject({ code: 'HW_ERR_BAD_RANGE' });
+    });
+
+    it('bounds the span of reading history to 31 days whatever the interval (issue 12 review 2: a year at one bucket scanned every reading)', async () => {
+      const to = Date.now();
+      const D = 24 * 3600_000;
+      // The review's request: the sensor's whole history in one 366-day bucket.
+      for (const query of [`from=0&to=${to}&intervalMs=31622400000`, `from=${to - 31 * D - 1}&to=${to}&intervalMs=${D}`]) {
+        const res = await get(`/api/sensors/${OWN}/readings?${query}`);
+        expect(res.status, query).toBe(400);
+        expect(res.body.code, query).toBe('HW_ERR_BAD_RANGE');
+        expect(res.body.message, query).toContain('querystring/from');
+        expect(res.body.message, query).toContain(String(MAX_READING_SPAN_MS));
+      }
+      const ok = await get(`/api/sensors/${OWN}/readings?from=${to - 31 * D}&to=${to}&intervalMs=${D}`);
+      expect(ok.status).toBe(200);
+      await responsive();
     });
 
     it('bounds exposure windows, KPI and audit periods, and pages', async () => {

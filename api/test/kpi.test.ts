@@ -8,6 +8,7 @@ import type { Alert, AlertEvent, AlertLevel, Reading } from '../../core/src/type
 import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
 import { demo, tempDir } from '../../test/fixtures.ts';
 import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import { MAX_HISTORIES } from '../src/kpi-data.ts';
 
 /**
  * GET /api/kpi end to end (issue 12 item 6): stored readings and alert events in a real
@@ -103,6 +104,30 @@ describe('GET /api/kpi: pass rate regulators can trust', () => {
     for (const id of ['cement-liguo.dust-resp-1', 'foundry-liguo.weld-1']) await store.writeReadings(readings(id, later, later + H, 2000));
     const [row] = (await kpi(`jurisdiction=xz-tongshan-liguo&from=${later}&to=${later + H}`)).body as Record<string, unknown>[];
     expect(row).toMatchObject({ failing: 0, passing: 2, notAssessed: 7, passRatePct: 100 });
+  });
+
+  it('fails a point whose orange twa alert was raised 61 days before the period and never changed since (issue 12 review 6)', async () => {
+    const id = 'foundry-liguo.silica-resp-1';
+    await store.writeAlertEvents([event(id, 'a-61d', 'raised', T - 61 * D, 'orange', T - 61 * D)]);
+    const [row] = (await kpi(`jurisdiction=xz-tongshan-liguo&from=${T}&to=${T + 2 * H}`)).body as Record<string, unknown>[];
+    // dust-resp-1 and weld-1 (cleared only at the period's end) and now silica-resp-1.
+    expect(row).toMatchObject({ points: 9, failing: 3, passing: 4, notAssessed: 2, alertHistoriesNotRead: 0, activeAlertsTruncated: false });
+  });
+
+  it('reports alert histories it did not read (past MAX_HISTORIES) in the answer, never silently', async () => {
+    const id = 'foundry-liguo.silica-total-1';
+    const opened = T - 40 * D;
+    const events: AlertEvent[] = [];
+    for (let i = 0; i <= MAX_HISTORIES; i++) {
+      // Opened before the 30-day look-back, with an event inside it: its whole history is fetched one by one.
+      events.push(event(id, `a-many-${i}`, 'raised', opened + i, 'yellow', opened + i), event(id, `a-many-${i}`, 'acknowledged', T - D + i, 'yellow', opened + i));
+    }
+    await store.writeAlertEvents(events);
+    const res = await kpi(`jurisdiction=xz-tongshan-liguo&from=${T}&to=${T + 2 * H}`);
+    expect(res.status).toBe(200);
+    const [row] = res.body as Record<string, unknown>[];
+    // MAX_HISTORIES + 1 of these and weld-1's a-long (opened 45 days before) need their history: 2 not read.
+    expect(row).toMatchObject({ alertHistoriesNotRead: 2, activeAlertsTruncated: false });
   });
 
   it('refuses an empty, reversed or over-long period with a coded 400 naming the field', async () => {

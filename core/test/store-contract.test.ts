@@ -41,6 +41,15 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       await cleanup();
     });
 
+    const code = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return 'resolved';
+      } catch (err) {
+        return err instanceof HwError ? err.code : `uncoded: ${(err as Error).message}`;
+      }
+    };
+
     it('stores readings and reads them back in time order, with tags that need escaping', async () => {
       const rs = [reading('s a', T0 + 2000, 3), reading('s a', T0, 1), reading('s a', T0 + 1000, 2), reading('other', T0, 9)];
       await store.writeReadings(rs);
@@ -87,6 +96,49 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(rows.map(key).sort()).toEqual(["hc 'b'@1=1", 'hc a@0=3', 'hc a@2=1']);
     });
 
+    it('counts a reading written again (same sensor and time, new value) once per hour, and counts partial hours at either end (issue 12 review 2)', async () => {
+      const H = 3600_000;
+      const h0 = Math.floor(T0 / H) * H + 200 * H;
+      await store.writeReadings([reading('hc r', h0, 1), reading('hc r', h0 + 10, 1), reading('hc r', h0 + H + 5, 1), reading('hc r', h0 + 2 * H + 1, 1)]);
+      // Replayed and replaced: the value changes (last write wins), the count does not.
+      await store.writeReadings([reading('hc r', h0, 7), reading('hc r', h0 + H + 5, 8)]);
+      await store.writeReadings([reading('hc r', h0 + H + 5, 9), reading('hc r', h0 + H + 6, 1)]);
+      const key = (r: { hour: number; n: number }) => `${(r.hour - h0) / H}=${r.n}`;
+      expect((await store.countReadingsPerHour({ sensorIds: ['hc r'], from: h0, to: h0 + 3 * H })).map(key)).toEqual(['0=2', '1=2', '2=1']);
+      expect((await store.queryReadings({ sensorId: 'hc r', from: h0, to: h0 + 2 * H })).map((r) => r.value)).toEqual([7, 1, 9, 1]);
+      // Ends inside hours: only the readings in [from, to) count.
+      expect((await store.countReadingsPerHour({ sensorIds: ['hc r'], from: h0 + 5, to: h0 + 2 * H + 1 })).map(key)).toEqual(['0=1', '1=2']);
+      expect((await store.countReadingsPerHour({ sensorIds: ['hc r'], from: h0 + H + 5, to: h0 + H + 6 })).map(key)).toEqual(['1=1']);
+      expect(await store.countReadingsPerHour({ sensorIds: ['hc r'], from: h0 + 11, to: h0 + H })).toEqual([]);
+    });
+
+    it('finds every alert still active however old, with its latest event, and none that was cleared or resolved (issue 12 review 6)', async () => {
+      const D = 24 * 3600_000;
+      const at = (id: string, kind: AlertEvent['kind'], ts: number, opened: number, state: 'open' | 'acknowledged' | 'cleared', level: AlertEvent['alert']['level'] = 'orange'): AlertEvent => ({
+        ...event(id, kind, ts), alert: { ...event(id, kind, ts).alert, id, rule: 'twa', openedAt: opened, level, state },
+      });
+      const run = randomUUID();
+      const old = `${run}:old`;
+      const acked = `${run}:acked`;
+      const cleared = `${run}:cleared`;
+      const resolved = `${run}:resolved`;
+      const t = T0 - 61 * D;
+      await store.writeAlertEvents([at(old, 'raised', t, t, 'open')]);
+      await store.writeAlertEvents([at(acked, 'raised', t + 1, t + 1, 'open', 'yellow'), at(acked, 'escalated', t + 5 * D, t + 1, 'open', 'red'), at(acked, 'acknowledged', t + 6 * D, t + 1, 'acknowledged', 'red')]);
+      await store.writeAlertEvents([at(cleared, 'raised', t + 2, t + 2, 'open'), at(cleared, 'cleared', T0, t + 2, 'cleared')]);
+      await store.writeAlertEvents([at(resolved, 'raised', t + 3, t + 3, 'open')]);
+      await store.writeAlertEvents([at(resolved, 'resolved', T0 + 1, t + 3, 'cleared')]);
+      // Replayed in order: the same answer.
+      await store.writeAlertEvents([at(cleared, 'raised', t + 2, t + 2, 'open'), at(cleared, 'cleared', T0, t + 2, 'cleared')]);
+      const mine = (await store.queryActiveAlerts({ limit: 10_001 })).filter((e) => e.alertId.startsWith(run));
+      expect(mine.map((e) => [e.alertId, e.kind, e.ts, e.alert.state, e.alert.level]).sort()).toEqual([
+        [acked, 'acknowledged', t + 6 * D, 'acknowledged', 'red'],
+        [old, 'raised', t, 'open', 'orange'],
+      ]);
+      expect(await store.queryActiveAlerts({ limit: 1 })).toHaveLength(1);
+      for (const limit of [0, 10_002, 1.5, Number.NaN]) expect(await code(store.queryActiveAlerts({ limit })), String(limit)).toBe('HW_ERR_BAD_RANGE');
+    });
+
     it('keeps alert events append-only and returns them in order', async () => {
       const id = randomUUID();
       await store.writeAlertEvents([event(id, 'raised', T0), event(id, 'acknowledged', T0 + 5000)]);
@@ -109,15 +161,6 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       const g = await store.queryExposure({ sensorId: 'g1', from: T0, to: T0 });
       expect(g).toEqual([{ sensorId: 'g1', enterpriseId: 'e1', agent: 'gas.co', ts: T0, twa8h: 12.5, stel15: 20, coverage8h: 1 }]);
     });
-
-    const code = async (p: Promise<unknown>) => {
-      try {
-        await p;
-        return 'resolved';
-      } catch (err) {
-        return err instanceof HwError ? err.code : `uncoded: ${(err as Error).message}`;
-      }
-    };
 
     it('refuses unbounded or unrepresentable ranges with a coded error, at once (every loop over time advances)', async () => {
       const t0 = Date.now();

@@ -4,6 +4,7 @@ import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder, SensorEntry } from '../../core/src/registry.ts';
 import type { ExposurePoint, Store } from '../../core/src/store/store.ts';
+import { loadActiveAlerts } from '../../core/src/store/active-alerts.ts';
 import type { Alert, AlertCommand, AlertEvent, AlertLevel, AlertReason, Reading, ResolveReason } from '../../core/src/types.ts';
 import { createAlertManager } from './alert-manager.ts';
 import { createDeadMan } from './dead-man.ts';
@@ -360,8 +361,11 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
   const this_: RulesEngine = {
     async start() {
       const t = now();
-      const events = await deps.store.queryAlertEvents({ since: t - 30 * 24 * 3600_000 });
-      alerts.restore(events);
+      // Every alert still active, however long ago it was raised or last changed (a 30-day
+      // window of events used to forget older ones).
+      const active = await loadActiveAlerts(deps.store);
+      if (active.truncated) log.warn({ restored: active.events.length }, 'more active alerts than MAX_ACTIVE_ALERTS: only the oldest were restored');
+      alerts.restore(active.events);
       // Rebuild the exposure windows from stored readings, so a restart mid-shift changes no TWA.
       const from = t - (config.restoreMs ?? 12 * 3600_000);
       trackShiftsFrom = from;

@@ -1,11 +1,11 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { accessEventLine, alertEventLine, exposureLine, readingsBody, shiftRecordLine } from './line-protocol.ts';
+import { accessEventLine, alertEventLine, alertStateLine, exposureLine, latestPerAlert, readingsBody, shiftRecordLine } from './line-protocol.ts';
 import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type ShiftRecord, type ShiftRecordQuery, type Store, type StoredReading } from './store.ts';
 import { HwError } from '../errors.ts';
 import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
-import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
+import { checkActiveLimit, checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 
 export interface InfluxStoreConfig {
   url: string;
@@ -186,7 +186,8 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       log.info({ url: base, version, database: config.database, bucket }, 'influx store ready');
     },
     writeReadings: (readings) => write(readingsBody(readings)),
-    writeAlertEvents: (events) => writeLines(events.map(alertEventLine)),
+    // The events and each alert's state point in one write: both land or neither.
+    writeAlertEvents: (events) => writeLines([...events.map(alertEventLine), ...latestPerAlert(events).map(alertStateLine)]),
     writeExposure: (points) => writeLines(points.map(exposureLine)),
     writeAccessEvents: (events) => writeLines(events.map(accessEventLine)),
     async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
@@ -244,6 +245,11 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
       const where = [since !== undefined ? `time >= ${t(clampRange(since, Math.max(since, 0)).from, 'since')}` : '', alertId ? `alert = ${q(alertId, 'alertId')}` : ''].filter(Boolean);
       const res = await influxql(`SELECT json FROM alert_event${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time ASC`);
+      return rows(res).map((r) => JSON.parse(r.json as string) as AlertEvent);
+    },
+    async queryActiveAlerts({ limit }): Promise<AlertEvent[]> {
+      // One point per alert ever raised (not per event), filtered on a field, at most `limit` back.
+      const res = await influxql(`SELECT json FROM alert_state WHERE active = true ORDER BY time ASC LIMIT ${checkActiveLimit(limit)}`);
       return rows(res).map((r) => JSON.parse(r.json as string) as AlertEvent);
     },
     async health(): Promise<ComponentHealth> {

@@ -62,6 +62,26 @@ export function alertEventLine(e: AlertEvent): string {
   return `alert_event,alert=${escTag(e.alertId)},kind=${e.kind},enterprise=${escTag(a.enterpriseId)},sensor=${escTag(a.sensorId)} level="${a.level}",state="${a.state}",json="${escStr(JSON.stringify(e))}" ${e.ts}`;
 }
 
+/**
+ * `alert_state,alert=<id> active=<bool>,ts=<ms>i,json="<the event>" <openedAt>`: one point
+ * per alert (its timestamp is the alert's opening time, which never changes), rewritten by
+ * each of its events, so the last write wins and the alerts still active are found
+ * without reading their history (Store.queryActiveAlerts).
+ */
+export function alertStateLine(e: AlertEvent): string {
+  return `alert_state,alert=${escTag(e.alertId)} active=${e.alert.state !== 'cleared'},ts=${e.ts}i,json="${escStr(JSON.stringify(e))}" ${e.alert.openedAt}`;
+}
+
+/** Each alert's latest event in a batch (by time; a later one in the batch wins a tie), for alertStateLine. */
+export function latestPerAlert(events: readonly AlertEvent[]): AlertEvent[] {
+  const last = new Map<string, AlertEvent>();
+  for (const e of events) {
+    const cur = last.get(e.alertId);
+    if (!cur || e.ts >= cur.ts) last.set(e.alertId, e);
+  }
+  return [...last.values()];
+}
+
 export function exposureLine(p: ExposurePoint): string {
   let fields = `twa8h=${p.twa8h},stel15=${p.stel15},coverage8h=${p.coverage8h}`;
   if (p.lex8h !== undefined) fields += `,lex8h=${p.lex8h}`;

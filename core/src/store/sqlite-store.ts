@@ -4,13 +4,19 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
 import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type ShiftRecord, type ShiftRecordQuery, type Store, type StoredReading } from './store.ts';
-import { checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
+import { checkActiveLimit, checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 import { checkId } from './influxql.ts';
 
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
  * as the InfluxDB store; identities are primary keys, so a replay stores a point once.
  */
+const HOUR_MS = 3600_000;
+/** The event loop gets a turn between sensors of a long count (better-sqlite3 is synchronous). */
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+/** An aggregate scans readings this much time at a time (6 h: 10,800 readings at 2 s, a few ms). */
+const AGGREGATE_SLICE_MS = 6 * HOUR_MS;
+
 export function createSqliteStore(dataDir: string, logger: Logger): Store {
   const log = logger.child({ module: 'sqlite-store' });
   let db: Database.Database | undefined;
@@ -56,15 +62,59 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
           shift TEXT NOT NULL, c_twa REAL NOT NULL, coverage REAL NOT NULL, exceeded INTEGER NOT NULL, lex8h REAL, dose_pct REAL, limit_value REAL,
           PRIMARY KEY (sensor, start_ms)) WITHOUT ROWID;
       `);
-      // Last write wins for the same identity, as in InfluxDB.
-      insertReading = db.prepare('INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      // Rollups kept in the same transaction as the rows they summarise (each created and
+      // filled once from the existing rows when a data dir from before them is opened):
+      // - reading_hour: readings per sensor and epoch hour, so the KPI's data completeness
+      //   reads at most 8,784 rows per sensor a year instead of every reading;
+      // - alert_state: each alert's latest event (last write wins by event time), with
+      //   `active` = its state is not cleared, so alerts still open are found at any age.
+      const hadTable = (name: string) => db!.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+      const hadHours = hadTable('reading_hour');
+      const hadStates = hadTable('alert_state');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS reading_hour (
+          sensor TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
+          PRIMARY KEY (sensor, hour)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS alert_state (
+          alert TEXT PRIMARY KEY, ts INTEGER NOT NULL, active INTEGER NOT NULL, json TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS alert_state_active ON alert_state (ts) WHERE active = 1;
+      `);
+      if (!hadHours) db.exec(`INSERT INTO reading_hour SELECT sensor, ts - (ts % ${HOUR_MS}) AS hour, COUNT(*) FROM reading GROUP BY sensor, hour`);
+      // Last write wins for the same identity, as in InfluxDB. A reading is inserted if new
+      // (and counted in reading_hour) or else updated in place (counted already).
+      insertReading = db.prepare('INSERT INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sensor, ts) DO NOTHING');
+      const updateReading = db.prepare('UPDATE reading SET enterprise = ?, gateway = ?, agent = ?, value = ?, value_std = ?, unit = ? WHERE sensor = ? AND ts = ?');
+      const addHour = db.prepare('INSERT INTO reading_hour VALUES (?, ?, ?) ON CONFLICT (sensor, hour) DO UPDATE SET n = n + excluded.n');
       insertEvent = db.prepare('INSERT OR REPLACE INTO alert_event VALUES (?, ?, ?, ?)');
+      const setState = db.prepare('INSERT INTO alert_state VALUES (?, ?, ?, ?) ON CONFLICT (alert) DO UPDATE SET ts = excluded.ts, active = excluded.active, json = excluded.json WHERE excluded.ts >= alert_state.ts');
       writeMany = db.transaction((rs: readonly Reading[]) => {
-        for (const r of rs) insertReading!.run(r.sensorId, r.ts, r.enterpriseId, r.gatewayId, r.agent, r.value, r.valueStd, r.unit);
+        const added = new Map<string, Map<number, number>>();
+        for (const r of rs) {
+          if (insertReading!.run(r.sensorId, r.ts, r.enterpriseId, r.gatewayId, r.agent, r.value, r.valueStd, r.unit).changes === 0) {
+            updateReading.run(r.enterpriseId, r.gatewayId, r.agent, r.value, r.valueStd, r.unit, r.sensorId, r.ts);
+            continue;
+          }
+          // The same hour as SQL's ts - (ts % 3600000) (both truncate toward zero).
+          const hour = r.ts - (r.ts % HOUR_MS);
+          let hours = added.get(r.sensorId);
+          if (!hours) added.set(r.sensorId, (hours = new Map()));
+          hours.set(hour, (hours.get(hour) ?? 0) + 1);
+        }
+        for (const [sensor, hours] of added) for (const [hour, n] of hours) addHour.run(sensor, hour, n);
       });
       writeEvents = db.transaction((es: readonly AlertEvent[]) => {
-        for (const e of es) insertEvent!.run(e.alertId, e.kind, e.ts, JSON.stringify(e));
+        for (const e of es) {
+          const json = JSON.stringify(e);
+          insertEvent!.run(e.alertId, e.kind, e.ts, json);
+          setState.run(e.alertId, e.ts, e.alert.state === 'cleared' ? 0 : 1, json);
+        }
       });
+      if (!hadStates) {
+        // Each alert's latest event in stored order (time, then insertion), as queryAlertEvents returns them.
+        db.exec(`INSERT INTO alert_state
+          SELECT alert, ts, json_extract(json, '$.alert.state') != 'cleared', json FROM alert_event a
+          WHERE rowid = (SELECT rowid FROM alert_event b WHERE b.alert = a.alert ORDER BY ts DESC, rowid DESC LIMIT 1)`);
+      }
       const insertExposure = db.prepare('INSERT OR REPLACE INTO exposure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       writeExposures = db.transaction((ps: readonly ExposurePoint[]) => {
         for (const p of ps) insertExposure.run(p.sensorId, p.ts, p.enterpriseId, p.agent, p.twa8h, p.stel15, p.coverage8h, p.lex8h ?? null, p.shiftTwa ?? null);
@@ -143,11 +193,25 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     async aggregateReadings({ sensorId, from, to, intervalMs, fn }: AggregateQuery): Promise<AggregatePoint[]> {
       checkId(sensorId, 'sensor');
       const step = checkAggregate({ from, to, intervalMs }).intervalMs;
-      const rows = open()
-        .prepare(`SELECT ts - (ts % ?) AS bucket, ${fn === 'max' ? 'MAX' : 'AVG'}(value_std) AS v FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket ORDER BY bucket`)
-        .all(step, sensorId, from, to) as { bucket: number; v: number }[];
+      // At most MAX_READING_SPAN_MS (checkAggregate), scanned a slice of AGGREGATE_SLICE_MS at
+      // a time with a turn of the event loop between slices (better-sqlite3 is synchronous):
+      // per bucket the sum, count and max of each slice, merged.
+      const stmt = open().prepare('SELECT ts - (ts % ?) AS bucket, SUM(value_std) AS s, COUNT(*) AS n, MAX(value_std) AS m FROM reading WHERE sensor = ? AND ts >= ? AND ts <= ? GROUP BY bucket');
+      const acc = new Map<number, { s: number; n: number; m: number }>();
+      for (let a = from; a <= to; a += AGGREGATE_SLICE_MS) {
+        if (a > from) await yieldToLoop();
+        for (const r of stmt.all(step, sensorId, a, Math.min(to, a + AGGREGATE_SLICE_MS - 1)) as { bucket: number; s: number; n: number; m: number }[]) {
+          const cur = acc.get(r.bucket);
+          if (!cur) acc.set(r.bucket, { s: r.s, n: r.n, m: r.m });
+          else {
+            cur.s += r.s;
+            cur.n += r.n;
+            cur.m = Math.max(cur.m, r.m);
+          }
+        }
+      }
       // Empty intervals are null, as InfluxQL GROUP BY time() fills them (one function for both stores).
-      return fillBuckets(from, to, step, new Map(rows.map((r) => [r.bucket, r.v])));
+      return fillBuckets(from, to, step, new Map([...acc].map(([b, v]) => [b, fn === 'max' ? v.m : v.s / v.n])));
     },
     async countReadings({ sensorId, from, to }: ReadingQuery): Promise<number> {
       checkId(sensorId, 'sensor');
@@ -157,10 +221,25 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     },
     async countReadingsPerHour({ sensorIds, from, to }: HourlyCountQuery): Promise<HourlyCount[]> {
       if (sensorIds.length > HOURLY_COUNT_MAX_SENSORS) throw new Error(`countReadingsPerHour: at most ${HOURLY_COUNT_MAX_SENSORS} sensors a call`);
-      // One range scan of the (sensor, ts) primary key per sensor.
-      const stmt = open().prepare('SELECT ts - (ts % 3600000) AS hour, COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts < ? GROUP BY hour ORDER BY hour');
+      ({ from, to } = clampRange(from, to));
+      // Whole hours from the reading_hour rollup (one row per sensor and hour); a partial
+      // hour at either end from the readings themselves (at most one hour of them each).
+      const firstWhole = Math.ceil(from / HOUR_MS) * HOUR_MS;
+      const endWhole = Math.floor(to / HOUR_MS) * HOUR_MS;
+      const raw: [number, number][] = firstWhole >= endWhole ? [[from, to]] : [[from, firstWhole], [endWhole, to]];
+      const whole = open().prepare('SELECT hour, n FROM reading_hour WHERE sensor = ? AND hour >= ? AND hour < ? ORDER BY hour');
+      const part = open().prepare(`SELECT ts - (ts % ${HOUR_MS}) AS hour, COUNT(*) AS n FROM reading WHERE sensor = ? AND ts >= ? AND ts < ? GROUP BY hour ORDER BY hour`);
       const out: HourlyCount[] = [];
-      for (const sensorId of sensorIds) for (const r of stmt.all(sensorId, from, to) as { hour: number; n: number }[]) out.push({ sensorId, hour: r.hour, n: r.n });
+      for (const sensorId of sensorIds) {
+        checkId(sensorId, 'sensorIds');
+        const rows = [
+          ...(raw[0]![0] < raw[0]![1] ? (part.all(sensorId, raw[0]![0], raw[0]![1]) as { hour: number; n: number }[]) : []),
+          ...(firstWhole < endWhole ? (whole.all(sensorId, firstWhole, endWhole) as { hour: number; n: number }[]) : []),
+          ...(raw[1] && raw[1][0] < raw[1][1] ? (part.all(sensorId, raw[1][0], raw[1][1]) as { hour: number; n: number }[]) : []),
+        ];
+        for (const r of rows) if (r.n > 0) out.push({ sensorId, hour: r.hour, n: r.n });
+        await yieldToLoop();
+      }
       return out;
     },
     async queryAlertEvents({ since, alertId } = {}): Promise<AlertEvent[]> {
@@ -169,6 +248,11 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
       const rows = open()
         .prepare(`SELECT json FROM alert_event WHERE ts >= ? ${alertId ? 'AND alert = ?' : ''} ORDER BY ts, rowid`)
         .all(...[since ?? 0, ...(alertId ? [alertId] : [])]) as { json: string }[];
+      return rows.map((r) => JSON.parse(r.json) as AlertEvent);
+    },
+    async queryActiveAlerts({ limit }): Promise<AlertEvent[]> {
+      checkActiveLimit(limit);
+      const rows = open().prepare('SELECT json FROM alert_state WHERE active = 1 ORDER BY ts LIMIT ?').all(limit) as { json: string }[];
       return rows.map((r) => JSON.parse(r.json) as AlertEvent);
     },
     async health(): Promise<ComponentHealth> {

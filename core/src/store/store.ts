@@ -129,6 +129,14 @@ export interface Store {
   aggregateReadings(q: AggregateQuery): Promise<AggregatePoint[]>;
   /** Alert events in time order, optionally since a time (ms). */
   queryAlertEvents(q?: { since?: number; alertId?: string }): Promise<AlertEvent[]>;
+  /**
+   * The latest event of each alert whose latest state is not `cleared` (open or
+   * acknowledged; a resolved alert is cleared), however old, oldest first, at most `limit`
+   * (an integer from 1 to MAX_ACTIVE_ALERTS + 1, time-range.ts). Kept by the store as events are written
+   * (SQLite table / InfluxDB measurement `alert_state`, one row or point per alert), so it
+   * reads no alert history. Use loadActiveAlerts (active-alerts.ts), which reports truncation.
+   */
+  queryActiveAlerts(q: { limit: number }): Promise<AlertEvent[]>;
   /** Audit log of logins and logouts (append-only, as alert events). */
   writeAccessEvents(events: readonly AccessEvent[]): Promise<void>;
   /** Access events in [since, until], newest first, at most `limit` (1–5000). */

@@ -24,6 +24,14 @@ export const MAX_BUCKETS = 10_000;
 export const MAX_EXPOSURE_SPAN_MS = 7 * 24 * 3600_000;
 /** KPI and audit periods: at most 366 days of alert events per request. */
 export const MAX_PERIOD_SPAN_MS = 366 * 24 * 3600_000;
+/**
+ * Raw readings one aggregate query may scan: at most 31 days of one sensor (a chart of a
+ * month; 1.34 M readings at the demo's 2 s), because the embedded store scans them on the
+ * event loop. The KPI's data completeness reads hourly counts instead (no raw readings).
+ */
+export const MAX_READING_SPAN_MS = 31 * 24 * 3600_000;
+/** Alerts still active (not cleared) read at start and by the KPI, at most; more is reported, never dropped silently. */
+export const MAX_ACTIVE_ALERTS = 10_000;
 /** Page size and offset bounds for lists. */
 export const MAX_PAGE_SIZE = 5000;
 export const MAX_OFFSET = 1_000_000;
@@ -72,7 +80,7 @@ export function bucketCount(from: number, to: number, intervalMs: number): numbe
   return Math.floor(to / intervalMs) - Math.floor(from / intervalMs) + 1;
 }
 
-/** An aggregate query from outside: a valid range and an interval that yields at most MAX_BUCKETS buckets. */
+/** An aggregate query of readings from outside: a valid range of at most MAX_READING_SPAN_MS and an interval that yields at most MAX_BUCKETS buckets. */
 export function checkAggregate(q: { from: unknown; to: unknown; intervalMs: unknown }, fields: RangeFields & { intervalMs?: string } = {}): { from: number; to: number; intervalMs: number } {
   const { from, to } = checkRange(q.from, q.to, { fields });
   const field = fields.intervalMs ?? 'intervalMs';
@@ -81,6 +89,8 @@ export function checkAggregate(q: { from: unknown; to: unknown; intervalMs: unkn
   if (step < MIN_INTERVAL_MS || step > MAX_INTERVAL_MS) throw bad(field, `must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS} ms`);
   const n = bucketCount(from, to, step);
   if (n > MAX_BUCKETS) throw bad(field, `is too small for the range: ${n} intervals, at most ${MAX_BUCKETS}`);
+  // The span last, so a bad interval is named first, as before this bound existed.
+  checkRange(from, to, { fields, maxSpanMs: MAX_READING_SPAN_MS });
   return { from, to, intervalMs: step };
 }
 
@@ -109,4 +119,10 @@ export function fillBuckets<T>(from: number, to: number, intervalMs: number, byS
     out[i] = { ts, value: byStart.get(ts) ?? null };
   }
   return out;
+}
+
+/** The `limit` of a read of active alerts: an integer from 1 to MAX_ACTIVE_ALERTS + 1 (one more, to tell that there were more). */
+export function checkActiveLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_ACTIVE_ALERTS + 1) throw bad('limit', `must be an integer from 1 to ${MAX_ACTIVE_ALERTS + 1}`);
+  return limit;
 }
