@@ -3,16 +3,12 @@ import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
 import { demo } from '../../test/fixtures.ts';
 import type { RulesEngine } from '../src/engine.ts';
-import { engineOn, startEngine, stopEngine } from './engine-fixture.ts';
+import { engineOn, startEngine, stopEngine, readingOf } from './engine-fixture.ts';
 
 /** An injected clock: the engine's lifecycle runs on it; readings carry their own times. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0); // 08:00 Asia/Shanghai: start of the 白班 shift
 const { registry, catalogue } = demo();
-const sensor = (id: string) => registry.current.sensors.get(id)!;
-const reading = (id: string, ts: number, valueStd: number, extra: Partial<Reading> = {}): Reading => {
-  const s = sensor(id);
-  return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd, ...extra };
-};
+const reading = readingOf(registry);
 
 describe('rules engine (injected clock, real SQLite store)', () => {
   let dir: string;

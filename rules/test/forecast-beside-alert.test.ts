@@ -1,18 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../core/src/store/store.ts';
-import type { AlertEvent, Reading } from '../../core/src/types.ts';
+import type { AlertEvent } from '../../core/src/types.ts';
 import { demo } from '../../test/fixtures.ts';
 import { FORECAST_LIMIT_RULE, FORECAST_RULES } from '../src/early-warning.ts';
 import type { RulesEngine } from '../src/engine.ts';
-import { startEngine, stopEngine } from './engine-fixture.ts';
+import { startEngine, stopEngine, readingOf } from './engine-fixture.ts';
 
 /** Issue 12 item 3 (third part): a blue forecast is not raised beside an active alert of the same limit. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0); // 08:00 Asia/Shanghai: start of the 白班 shift
 const { registry, catalogue } = demo();
-const reading = (id: string, ts: number, valueStd: number): Reading => {
-  const s = registry.current.sensors.get(id)!;
-  return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
-};
+const reading = readingOf(registry);
 
 describe('no blue forecast beside an active alert of the same limit', () => {
   let dir: string;
