@@ -18,7 +18,8 @@ import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type R
 import type { Catalogue } from '../../core/src/agents.ts';
 import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
-import { MAX_READING_SUBSCRIPTIONS, type ClientMessage, type LiveReading, type ServerMessage } from '../../core/src/ws-messages.ts';
+import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
+import { parseClientMessage } from './ws-client-message.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { createSessions } from './sessions.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
@@ -211,29 +212,41 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     }
   }
 
-  function onClientMessage(c: Client, data: Buffer) {
-    let msg: ClientMessage;
+  function onClientMessage(c: Client, text: string) {
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: parsed.message });
+    const msg = parsed.msg;
+    if (msg.type === 'ping') return send(c.ws, { type: 'pong' });
+    // Checked against the user's scope now; foreign and unknown ids are refused alike.
+    const reg = opts.registry.current;
+    const visible = reg.visibleEnterprises(c.user);
+    const ok = (id: string) => {
+      const s = reg.sensors.get(id);
+      return Boolean(s && visible.has(s.enterpriseId));
+    };
+    c.readings = new Set(msg.sensors.filter(ok));
+    return send(c.ws, { type: 'subscribed', sensors: [...c.readings], refused: msg.sensors.filter((id) => !ok(id)) });
+  }
+
+  /**
+   * A client message never throws out of the socket's handler (that would be an
+   * uncaughtException and end the process): an unexpected error closes that socket
+   * only (1011), and is logged and counted (hw_ws_unexpected_errors_total).
+   */
+  function onSocketMessage(c: Client, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) {
     try {
-      msg = JSON.parse(data.toString()) as ClientMessage;
-    } catch {
-      return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: 'message is not JSON' });
-    }
-    if (msg?.type === 'ping') return send(c.ws, { type: 'pong' });
-    if (msg?.type === 'subscribe-readings') {
-      if (!Array.isArray(msg.sensors) || msg.sensors.some((id) => typeof id !== 'string') || msg.sensors.length > MAX_READING_SUBSCRIPTIONS) {
-        return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `sensors must be an array of at most ${MAX_READING_SUBSCRIPTIONS} sensor ids` });
+      if (isBinary) return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: 'binary messages are not accepted: send JSON text' });
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      onClientMessage(c, buf.toString('utf8'));
+    } catch (err) {
+      opts.metrics.wsUnexpected.inc();
+      apiLogger.error({ err, username: c.user.username }, 'WebSocket message failed unexpectedly; closing that socket');
+      try {
+        c.ws.close(1011, 'internal error');
+      } catch {
+        c.ws.terminate();
       }
-      // Checked against the user's scope now; foreign and unknown ids are refused alike.
-      const reg = opts.registry.current;
-      const visible = reg.visibleEnterprises(c.user);
-      const ok = (id: string) => {
-        const s = reg.sensors.get(id);
-        return Boolean(s && visible.has(s.enterpriseId));
-      };
-      c.readings = new Set(msg.sensors.filter(ok));
-      return send(c.ws, { type: 'subscribed', sensors: [...c.readings], refused: msg.sensors.filter((id) => !ok(id)) });
     }
-    return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}` });
   }
 
   function publishAlertEvent(e: AlertEvent) {
@@ -421,7 +434,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       }
       const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0 };
       sockets.add(entry);
-      ws.on('message', (data: Buffer) => onClientMessage(entry, data));
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onSocketMessage(entry, data, isBinary));
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
       const since = Number((req.query as { since?: string }).since);
       const missed = Number.isFinite(since) && since > 0 ? view.since(since) : undefined;
