@@ -299,7 +299,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   void app.register(async (api) => {
     registerAgentsRoute(api, { catalogue: opts.catalogue, userOf });
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
-    registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
+    registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, metrics: opts.metrics, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
     api.get('/api/me', { schema: { tags: ['session'], summary: 'The logged-in user', response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
 
     api.get('/api/health', { schema: { tags: ['operations'], security: [], response: { 200: HealthSchema, 503: HealthSchema } } }, async (_req, reply) => {
