@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -21,6 +21,7 @@ import { ALERT_LEVELS } from '../../core/src/types.ts';
 import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
 import { parseClientMessage } from './ws-client-message.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
+import { codedError, notFound, strictRoute, type AnyError, type CodedReply } from './http-errors.ts';
 import { createSessions } from './sessions.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
 import { DEFAULT_LOGIN_THROTTLE, registerLoginRoutes, type LoginThrottle } from './login-routes.ts';
@@ -126,27 +127,29 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   const sockets = new Set<Client>();
   // Per-request access logs stay off at info level: the api child logs from warn up.
   const apiLogger = opts.logger.child({ module: 'api' }, { level: opts.logger.level === 'info' ? 'warn' : opts.logger.level });
+  const sendCoded = (r: FastifyReply, c: CodedReply) => r.code(c.status).send({ code: c.code, message: c.message });
   const app = Fastify({
     loggerInstance: apiLogger as FastifyBaseLogger,
     // An unknown query or body field is a 400 naming it, not silently dropped (or ignored).
     ajv: { customOptions: { removeAdditional: false } },
     // Path params up to this length reach their schema (a coded 400); longer ones are 414 (declared).
     maxParamLength: 1000,
+    // A bad or over-long URL is refused with a code too (http-errors.ts).
+    frameworkErrors: (err, _req, r) => sendCoded(r, codedError(err as AnyError)),
   }) as unknown as FastifyInstance;
 
-  // Coded errors: a 4xx names the field and the reason.
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string }, req, reply) => {
-    if (err instanceof HwError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
-    if (err.validation) {
-      const v = err.validation[0];
-      const extra = v?.params?.additionalProperty ?? v?.params?.missingProperty;
-      const message = v ? `${err.validationContext ?? 'request'}${v.instancePath ?? ''} ${v.message ?? 'is invalid'}${extra ? `: ${String(extra)}` : ''}` : `${err.validationContext ?? 'request'} ${err.message}`;
-      return reply.code(400).send({ code: 'HW_ERR_VALIDATION', message });
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ code: err.code ?? 'HW_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
+  // Coded errors: every non-2xx carries an HW_ code of core/src/errors.ts (http-errors.ts);
+  // a 4xx names the field and the reason, a 5xx says nothing of its cause (that is logged).
+  app.setErrorHandler((err: AnyError, req, r) => {
+    const c = codedError(err);
+    if (c.status >= 500) req.log.error({ err }, 'request failed');
+    return sendCoded(r, c);
   });
+  app.setNotFoundHandler(notFound);
+  // Only JSON bodies: text/plain is 415 HW_ERR_UNSUPPORTED_MEDIA_TYPE, as declared, not a schema failure.
+  app.removeContentTypeParser('text/plain');
+  // Unknown query fields are refused on every API route, also those that take none.
+  app.addHook('onRoute', strictRoute);
 
   const userOfToken = (token: string | undefined): UserDef => {
     const s = sessions.get(token);
@@ -342,7 +345,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       const q = req.query as Static<typeof AlertsQuery> & { offset: number; limit: number };
       if (q.from !== undefined && q.to !== undefined) checkRange(q.from, q.to);
       const reg = opts.registry.current;
-      if (q.jurisdiction && !reg.jurisdictions.has(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
+      // A jurisdiction outside the caller's subtree (an enterprise officer's: their township's)
+      // answers exactly as an unknown one, so sibling ids cannot be probed (as /api/kpi).
+      const root = user.role === 'enterprise' ? reg.enterprises.get(user.scope)?.township : user.scope;
+      if (q.jurisdiction && !(root !== undefined && reg.jurisdictions.has(q.jurisdiction) && reg.ancestors(q.jurisdiction).includes(root))) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
       const matches = view.all()
         .filter((a) => canSee(user, a))
         .filter((a) => !q.state || (q.state === 'active' ? a.state !== 'cleared' : a.state === q.state))
@@ -421,7 +427,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
     });
 
-    api.get('/ws', { websocket: true, schema: { hide: true } }, (ws, req) => {
+    const WsQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), since: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
+    api.get('/ws', { websocket: true, schema: { hide: true, querystring: WsQuery } }, (ws, req) => {
       let user: UserDef;
       // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
       const token = (req.query as { token?: unknown }).token;

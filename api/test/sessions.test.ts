@@ -89,12 +89,15 @@ describe('sessions, login throttling and security headers', () => {
     }
   });
 
-  it('takes the token from the Authorization header only; a token in the query string is refused (401)', async () => {
+  it('takes the token from the Authorization header only; a token in the query string is refused (400, naming it)', async () => {
     const token = await login(port, 'officer');
     const header = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(header.status).toBe(200);
+    // Every API route refuses unknown query fields (review 1 finding 7), /api/me too: a 400
+    // naming `token`, before authentication (it was 401 when /api/me ignored its query).
     const query = await fetch(`http://127.0.0.1:${port}/api/me?token=${encodeURIComponent(token)}`);
-    expect(query.status).toBe(401);
+    expect(query.status).toBe(400);
+    expect(((await query.json()) as { code: string; message: string })).toMatchObject({ code: 'HW_ERR_VALIDATION', message: expect.stringContaining('token') });
     const alerts = await fetch(`http://127.0.0.1:${port}/api/alerts?token=${encodeURIComponent(token)}`);
     expect(alerts.status).toBe(400); // an unknown query field, named
     expect(((await alerts.json()) as { message: string }).message).toContain('token');
