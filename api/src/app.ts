@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -19,8 +19,10 @@ import { RESOLVE_REASONS, type Alert, type AlertCommand, type AlertEvent, type R
 import type { Catalogue } from '../../core/src/agents.ts';
 import { registerMonitoringRoutes, type Insights } from './monitoring-routes.ts';
 import { ALERT_LEVELS } from '../../core/src/types.ts';
-import { MAX_READING_SUBSCRIPTIONS, type ClientMessage, type LiveReading, type ServerMessage } from '../../core/src/ws-messages.ts';
+import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
+import { parseClientMessage } from './ws-client-message.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
+import { codedError, notFound, strictRoute, type AnyError, type CodedReply } from './http-errors.ts';
 import { createSessions } from './sessions.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
 import { DEFAULT_LOGIN_THROTTLE, registerLoginRoutes, type LoginThrottle } from './login-routes.ts';
@@ -126,27 +128,29 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   const sockets = new Set<Client>();
   // Per-request access logs stay off at info level: the api child logs from warn up.
   const apiLogger = opts.logger.child({ module: 'api' }, { level: opts.logger.level === 'info' ? 'warn' : opts.logger.level });
+  const sendCoded = (r: FastifyReply, c: CodedReply) => r.code(c.status).send({ code: c.code, message: c.message });
   const app = Fastify({
     loggerInstance: apiLogger as FastifyBaseLogger,
     // An unknown query or body field is a 400 naming it, not silently dropped (or ignored).
     ajv: { customOptions: { removeAdditional: false } },
     // Path params up to this length reach their schema (a coded 400); longer ones are 414 (declared).
     maxParamLength: 1000,
+    // A bad or over-long URL is refused with a code too (http-errors.ts).
+    frameworkErrors: (err, _req, r) => sendCoded(r, codedError(err as AnyError)),
   }) as unknown as FastifyInstance;
 
-  // Coded errors: a 4xx names the field and the reason.
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string }, req, reply) => {
-    if (err instanceof HwError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
-    if (err.validation) {
-      const v = err.validation[0];
-      const extra = v?.params?.additionalProperty ?? v?.params?.missingProperty;
-      const message = v ? `${err.validationContext ?? 'request'}${v.instancePath ?? ''} ${v.message ?? 'is invalid'}${extra ? `: ${String(extra)}` : ''}` : `${err.validationContext ?? 'request'} ${err.message}`;
-      return reply.code(400).send({ code: 'HW_ERR_VALIDATION', message });
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ code: err.code ?? 'HW_ERR_INTERNAL', message: status >= 500 ? 'internal error' : err.message });
+  // Coded errors: every non-2xx carries an HW_ code of core/src/errors.ts (http-errors.ts);
+  // a 4xx names the field and the reason, a 5xx says nothing of its cause (that is logged).
+  app.setErrorHandler((err: AnyError, req, r) => {
+    const c = codedError(err);
+    if (c.status >= 500) req.log.error({ err }, 'request failed');
+    return sendCoded(r, c);
   });
+  app.setNotFoundHandler(notFound);
+  // Only JSON bodies: text/plain is 415 HW_ERR_UNSUPPORTED_MEDIA_TYPE, as declared, not a schema failure.
+  app.removeContentTypeParser('text/plain');
+  // Unknown query fields are refused on every API route, also those that take none.
+  app.addHook('onRoute', strictRoute);
 
   const userOfToken = (token: string | undefined): UserDef => {
     const s = sessions.get(token);
@@ -212,29 +216,41 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     }
   }
 
-  function onClientMessage(c: Client, data: Buffer) {
-    let msg: ClientMessage;
+  function onClientMessage(c: Client, text: string) {
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: parsed.message });
+    const msg = parsed.msg;
+    if (msg.type === 'ping') return send(c.ws, { type: 'pong' });
+    // Checked against the user's scope now; foreign and unknown ids are refused alike.
+    const reg = opts.registry.current;
+    const visible = reg.visibleEnterprises(c.user);
+    const ok = (id: string) => {
+      const s = reg.sensors.get(id);
+      return Boolean(s && visible.has(s.enterpriseId));
+    };
+    c.readings = new Set(msg.sensors.filter(ok));
+    return send(c.ws, { type: 'subscribed', sensors: [...c.readings], refused: msg.sensors.filter((id) => !ok(id)) });
+  }
+
+  /**
+   * A client message never throws out of the socket's handler (that would be an
+   * uncaughtException and end the process): an unexpected error closes that socket
+   * only (1011), and is logged and counted (hw_ws_unexpected_errors_total).
+   */
+  function onSocketMessage(c: Client, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) {
     try {
-      msg = JSON.parse(data.toString()) as ClientMessage;
-    } catch {
-      return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: 'message is not JSON' });
-    }
-    if (msg?.type === 'ping') return send(c.ws, { type: 'pong' });
-    if (msg?.type === 'subscribe-readings') {
-      if (!Array.isArray(msg.sensors) || msg.sensors.some((id) => typeof id !== 'string') || msg.sensors.length > MAX_READING_SUBSCRIPTIONS) {
-        return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `sensors must be an array of at most ${MAX_READING_SUBSCRIPTIONS} sensor ids` });
+      if (isBinary) return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: 'binary messages are not accepted: send JSON text' });
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      onClientMessage(c, buf.toString('utf8'));
+    } catch (err) {
+      opts.metrics.wsUnexpected.inc();
+      apiLogger.error({ err, username: c.user.username }, 'WebSocket message failed unexpectedly; closing that socket');
+      try {
+        c.ws.close(1011, 'internal error');
+      } catch {
+        c.ws.terminate();
       }
-      // Checked against the user's scope now; foreign and unknown ids are refused alike.
-      const reg = opts.registry.current;
-      const visible = reg.visibleEnterprises(c.user);
-      const ok = (id: string) => {
-        const s = reg.sensors.get(id);
-        return Boolean(s && visible.has(s.enterpriseId));
-      };
-      c.readings = new Set(msg.sensors.filter(ok));
-      return send(c.ws, { type: 'subscribed', sensors: [...c.readings], refused: msg.sensors.filter((id) => !ok(id)) });
     }
-    return send(c.ws, { type: 'error', code: 'HW_ERR_BAD_REQUEST', message: `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}` });
   }
 
   function publishAlertEvent(e: AlertEvent) {
@@ -287,7 +303,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   void app.register(async (api) => {
     registerAgentsRoute(api, { catalogue: opts.catalogue, userOf });
     monitoring = registerMonitoringRoutes(api, { registry: opts.registry, catalogue: opts.catalogue, store: opts.store, view, insights: opts.insights, kpiTargetPct: opts.kpiTargetPct ?? 85, userOf, now });
-    registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
+    registerLoginRoutes(api, { registry: opts.registry, store: opts.store, sessions, logger: opts.logger, metrics: opts.metrics, throttle: { ...DEFAULT_LOGIN_THROTTLE, ...opts.loginThrottle }, userOf, publicUser, now });
     api.get('/api/me', { schema: { tags: ['session'], summary: 'The logged-in user', response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(userOf(req)));
 
     api.get('/api/health', { schema: { tags: ['operations'], security: [], response: { 200: HealthSchema, 503: HealthSchema } } }, async (_req, reply) => {
@@ -330,7 +346,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       const q = req.query as Static<typeof AlertsQuery> & { offset: number; limit: number };
       if (q.from !== undefined && q.to !== undefined) checkRange(q.from, q.to);
       const reg = opts.registry.current;
-      if (q.jurisdiction && !reg.jurisdictions.has(q.jurisdiction)) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
+      // A jurisdiction outside the caller's subtree (an enterprise officer's: their township's)
+      // answers exactly as an unknown one, so sibling ids cannot be probed (as /api/kpi).
+      const root = user.role === 'enterprise' ? reg.enterprises.get(user.scope)?.township : user.scope;
+      if (q.jurisdiction && !(root !== undefined && reg.jurisdictions.has(q.jurisdiction) && reg.ancestors(q.jurisdiction).includes(root))) throw new HwError('HW_ERR_NOT_FOUND', `jurisdiction ${q.jurisdiction}`);
       const matches = view.all()
         .filter((a) => canSee(user, a))
         .filter((a) => !q.state || (q.state === 'active' ? a.state !== 'cleared' : a.state === q.state))
@@ -409,7 +428,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
     });
 
-    api.get('/ws', { websocket: true, schema: { hide: true } }, (ws, req) => {
+    const WsQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), since: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
+    api.get('/ws', { websocket: true, schema: { hide: true, querystring: WsQuery } }, (ws, req) => {
       let user: UserDef;
       // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
       const token = (req.query as { token?: unknown }).token;
@@ -422,7 +442,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       }
       const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0 };
       sockets.add(entry);
-      ws.on('message', (data: Buffer) => onClientMessage(entry, data));
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onSocketMessage(entry, data, isBinary));
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
       const since = Number((req.query as { since?: string }).since);
       const missed = Number.isFinite(since) && since > 0 ? view.since(since) : undefined;

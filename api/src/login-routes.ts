@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { HwError } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
+import type { Metrics } from '../../core/src/metrics.ts';
+import { AccountThrottle } from '../../core/src/account-throttle.ts';
+import { OncePerWindow } from './once-per-window.ts';
 import { verifySecret } from '../../core/src/password.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { AccessEvent, Store } from '../../core/src/store/store.ts';
@@ -9,11 +12,19 @@ import { checkRange, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/st
 import type { Sessions } from './sessions.ts';
 import { EpochParam, errors, UserSchema } from './schemas.ts';
 
-/** Login throttling: attempts per minute per account and per client address (successes count too). */
+/**
+ * Login throttling. Per client address: attempts per minute, successes included (each
+ * costs a scrypt). Per account: failed logins per minute, after which the account is
+ * refused for a minute from every address that has not logged in to it successfully in
+ * the last KNOWN_ADDRESS_MS (core/src/account-throttle.ts, the broker's rule too).
+ */
 export interface LoginThrottle {
   perAccountPerMin: number;
   perAddressPerMin: number;
 }
+/** How long a successful login keeps its address exempt from that account's lockout. */
+export const KNOWN_ADDRESS_MS = 30 * 24 * 3600_000;
+const WINDOW_MS = 60_000;
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottle = { perAccountPerMin: 10, perAddressPerMin: 30 };
 
 const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
@@ -38,6 +49,7 @@ export interface LoginDeps {
   store: Store;
   sessions: Sessions;
   logger: Logger;
+  metrics: Metrics;
   throttle: LoginThrottle;
   userOf(req: FastifyRequest): UserDef;
   publicUser(u: UserDef): Static<typeof UserSchema>;
@@ -50,15 +62,18 @@ interface WithRateLimit {
 }
 
 /**
- * POST /api/login (throttled per account and per address, every attempt audited with its
- * address, never its password), POST /api/logout, and GET /api/audit/logins for regulators.
+ * POST /api/login (throttled per account and per address; every attempt that reaches the
+ * password check is audited with its address, never its password, and a throttled one
+ * once per window per address or account, the rest counted in hw_api_login_throttled_total),
+ * POST /api/logout, and GET /api/audit/logins for regulators.
  * Needs @fastify/rate-limit registered (with `global: false`) on `api`.
  */
 export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
   const log = deps.logger.child({ module: 'login' });
   const limits = api as unknown as WithRateLimit;
-  const perAddress = limits.createRateLimit({ max: deps.throttle.perAddressPerMin, timeWindow: 60_000, keyGenerator: (req) => `address:${req.ip}` });
-  const perAccount = limits.createRateLimit({ max: deps.throttle.perAccountPerMin, timeWindow: 60_000, keyGenerator: (req) => `account:${(req.body as { username: string }).username}` });
+  const perAddress = limits.createRateLimit({ max: deps.throttle.perAddressPerMin, timeWindow: WINDOW_MS, keyGenerator: (req) => `address:${req.ip}` });
+  const perAccount = new AccountThrottle({ limit: deps.throttle.perAccountPerMin, blockMs: WINDOW_MS, windowMs: WINDOW_MS, knownForMs: KNOWN_ADDRESS_MS });
+  const throttledAudit = new OncePerWindow(WINDOW_MS);
 
   const audit = (e: AccessEvent) => {
     // The audit write must not make a login wait on (or fail with) the store; a failure is logged.
@@ -74,21 +89,30 @@ export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
   }, async (req, reply: FastifyReply) => {
     const { username, password } = req.body as Static<typeof LoginBody>;
     const ts = deps.now();
-    // Both limits count every attempt, so a success (with this or another account) resets neither.
-    const [byAddress, byAccount] = await Promise.all([perAddress(req), perAccount(req)]);
-    const over = [byAddress, byAccount].filter((r) => r.isExceeded);
-    if (over.length) {
-      const retryAfterS = Math.max(1, ...over.map((r) => r.ttlInSeconds));
+    const known = deps.registry.current.users.get(username);
+    // The address limit counts every attempt; the account limit only failures, and spares
+    // addresses that logged in to the account recently. Unknown names have no account entry.
+    const byAddress = await perAddress(req);
+    const accountWaitMs = known ? perAccount.blockedFor(username, req.ip, ts) : 0;
+    if (byAddress.isExceeded || accountWaitMs > 0) {
+      const limit = byAddress.isExceeded ? 'address' : 'account';
+      const retryAfterS = Math.max(1, byAddress.isExceeded ? byAddress.ttlInSeconds : 0, Math.ceil(accountWaitMs / 1000));
       void reply.header('retry-after', String(retryAfterS));
-      audit({ ts, kind: 'login-failed', username, address: req.ip, reason: 'HW_ERR_RATE_LIMITED' });
-      throw new HwError('HW_ERR_RATE_LIMITED', `too many login attempts ${byAddress.isExceeded ? 'from this address' : 'for this account'}; retry in ${retryAfterS} s`);
+      deps.metrics.apiLoginThrottled.inc({ limit });
+      // One audit row per window and key; the flood itself is in the metric.
+      if (throttledAudit.first(limit === 'address' ? `address:${req.ip}` : `account:${username}`, ts)) {
+        audit({ ts, kind: 'login-failed', username, address: req.ip, reason: 'HW_ERR_RATE_LIMITED' });
+      }
+      throw new HwError('HW_ERR_RATE_LIMITED', `too many login attempts ${limit === 'address' ? 'from this address' : 'for this account'}; retry in ${retryAfterS} s`);
     }
-    const user = deps.registry.current.users.get(username);
+    const user = known;
     const ok = await verifySecret(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
+      if (user) perAccount.failed(username, deps.now());
       audit({ ts, kind: 'login-failed', username, address: req.ip, reason: 'HW_ERR_BAD_LOGIN' });
       throw new HwError('HW_ERR_BAD_LOGIN');
     }
+    perAccount.succeeded(username, req.ip, deps.now());
     const s = deps.sessions.create(user);
     audit({ ts, kind: 'login', username, address: req.ip });
     req.log.info({ username }, 'login');

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ERRORS } from '../../core/src/errors.ts';
 import { silentLogger } from '../../core/src/logger.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
 import { createInfluxStore } from '../../core/src/store/influx-store.ts';
@@ -13,8 +14,11 @@ import { buildApp, type HazardwatchApp } from '../src/app.ts';
 /**
  * An API fuzz that walks the generated OpenAPI document (issue 12 item 15): every route,
  * every role of the demo registry (and no or a bogus token), boundary values for path
- * params, query and body from each route's own schema. No answer may be a 5xx or a status
- * the document does not declare for that route. Against a real influxd (the store whose
+ * params, query and body from each route's own schema, unknown query fields, bodies that
+ * are not JSON, not application/json or too large, and unknown routes. No answer may be a
+ * 5xx or a status the document does not declare for that route; every non-2xx body carries
+ * an HW_ code of core/src/errors.ts whose status is the answer's; an unknown query field is
+ * always a 400. Against a real influxd (the store whose
  * query language the input reaches) and the real rules engine. Bounded: a fixed number of
  * runs per route and a fixed seed, so a failure reproduces.
  */
@@ -110,6 +114,21 @@ describe('API fuzz over the OpenAPI document', () => {
   const encodeQuery = (q: Record<string, unknown>) =>
     Object.entries(q).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`).join('&');
 
+  /** Why an answer is wrong, or undefined: a 5xx, an undeclared status, or a non-2xx without a registered HW_ code of that status. */
+  function answerProblem(status: number, body: string, declared: Set<string>): string | undefined {
+    if (status >= 500 || !declared.has(String(status))) return `${status} (declared ${[...declared].join(',')})`;
+    if (status < 400) return undefined;
+    let code: unknown;
+    try {
+      code = (JSON.parse(body) as { code?: unknown }).code;
+    } catch {
+      return `${status} with a body that is not JSON`;
+    }
+    if (typeof code !== 'string' || !(code in ERRORS)) return `${status} with code ${String(code)}, not one of core/src/errors.ts`;
+    if (ERRORS[code as keyof typeof ERRORS].status !== status) return `${status} with code ${code}, whose status is ${ERRORS[code as keyof typeof ERRORS].status}`;
+    return undefined;
+  }
+
   it('answers every route, role and boundary value with a declared status, never a 5xx', { timeout: 120_000 }, async () => {
     const doc = (await hw.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> };
     const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
@@ -128,27 +147,48 @@ describe('API fuzz over the OpenAPI document', () => {
         query: fc.record(Object.fromEntries(queryParams.map((p) => [p.name, valueOf(p.schema)])), { requiredKeys: [] }),
         extra: fc.option(fc.constantFrom('token', 'interval', '__proto__', 'x'), { nil: undefined }),
         body: bodySchema ? bodyOf(bodySchema) : fc.constant(undefined),
+        // How a POST body is sent: JSON mostly, sometimes broken JSON or another media type.
+        encoding: fc.constantFrom('json', 'json', 'json', 'json', 'broken-json', 'text/plain', 'empty-json'),
       });
       await fc.assert(
-        fc.asyncProperty(input, async ({ role, params, query, extra, body }) => {
+        fc.asyncProperty(input, async ({ role, params, query, extra, body, encoding }) => {
           let url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((params as Record<string, unknown>)[name] ?? 'x')));
           const q = { ...(query as Record<string, unknown>), ...(extra ? { [extra]: '1' } : {}) };
           if (Object.keys(q).length) url += `?${encodeQuery(q)}`;
           const token = tokens[role];
+          const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+          const payload = { json: JSON.stringify(body ?? {}), 'broken-json': `${JSON.stringify(body ?? {}).slice(0, -1)},`, 'text/plain': 'not json', 'empty-json': '' }[encoding];
           const res = await hw.app.inject({
             method: method as 'GET' | 'POST', url,
-            headers: token ? { authorization: `Bearer ${token}` } : {},
-            ...(method === 'POST' ? { payload: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } } : {}),
+            headers: auth,
+            ...(method === 'POST' ? { payload, headers: { 'content-type': encoding === 'text/plain' ? 'text/plain' : 'application/json', ...auth } } : {}),
           });
           requests++;
-          if (res.statusCode >= 500 || !declared.has(String(res.statusCode))) {
-            problems.push(`${method} ${url} as ${role} ${JSON.stringify(body)} → ${res.statusCode} (declared ${[...declared].join(',')}): ${res.body.slice(0, 200)}`);
+          const problem = answerProblem(res.statusCode, res.body, declared)
+            // (a body that cannot be parsed is refused first, with its own code)
+            ?? (extra && extra !== '__proto__' && (method !== 'POST' || encoding === 'json') && !queryParams.some((p) => p.name === extra) && res.statusCode !== 400 ? `unknown query field ${extra} answered ${res.statusCode}, not 400` : undefined);
+          if (problem) {
+            problems.push(`${method} ${url} as ${role} ${encoding} ${JSON.stringify(body)?.slice(0, 200)} → ${problem}: ${res.body.slice(0, 200)}`);
             return false;
           }
           return true;
         }),
         { numRuns: path === '/api/login' ? RUNS_LOGIN : RUNS_PER_ROUTE, seed: 12, endOnFailure: true },
       ).catch(() => {});
+    }
+    // A body over the limit, on every route that takes one; unknown routes and methods.
+    for (const { path, method, op } of routes.filter((r) => r.method === 'POST')) {
+      const url = path.replace(/\{(\w+)\}/g, 'x');
+      const res = await hw.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.city}` }, payload: JSON.stringify({ note: 'x'.repeat(1_100_000) }) });
+      requests++;
+      const problem = answerProblem(res.statusCode, res.body, new Set(Object.keys(op.responses)));
+      if (problem || res.statusCode !== 413) problems.push(`POST ${url} with 1.1 MB → ${problem ?? res.statusCode}: ${res.body.slice(0, 200)}`);
+    }
+    for (const [method, url] of [['GET', '/api/nope'], ['GET', '/api/alerts/x/y/z'], ['POST', '/api/alerts'], ['DELETE', '/api/me'], ['GET', '/api'], ['PUT', '/metrics']] as const) {
+      const res = await hw.app.inject({ method, url, headers: { authorization: `Bearer ${tokens.city}` } });
+      requests++;
+      const problem = answerProblem(res.statusCode, res.body, new Set(['404']));
+      if (problem) problems.push(`${method} ${url} → ${problem}: ${res.body.slice(0, 200)}`);
     }
     expect(problems).toEqual([]);
     expect(requests).toBeGreaterThan(routes.length * 10);

@@ -1,3 +1,5 @@
+import { AccountThrottle } from '../../core/src/account-throttle.ts';
+
 /**
  * Login throttling for the broker, per client address and per account.
  *
@@ -7,10 +9,11 @@
  * the failures against other accounts: otherwise an attacker holding one gateway's
  * credentials could guess another's secret forever, logging in as itself between tries.
  *
- * Per account: more than `perAccountLimit` failures for one account within the window,
- * from any mix of addresses, lock that account for `blockMs` — but only for addresses
- * that have not logged in successfully as that account before (its known addresses,
- * at most `knownAddressesPerAccount`, most recent kept). An attacker guessing from many
+ * Per account: core/src/account-throttle.ts (the rule the API's login uses too):
+ * `perAccountLimit` failures for one account within the window, from any mix of
+ * addresses, lock that account for `blockMs` — but only for addresses that have not
+ * logged in successfully as that account before (its known addresses, at most
+ * `knownAddressesPerAccount`, most recent kept). An attacker guessing from many
  * addresses can therefore lock a gateway out of *new* addresses (a gateway whose address
  * changes during the attack waits for the block to end), but cannot lock it out of the
  * address it already connects from, and gets no more than the limit of guesses a window.
@@ -46,35 +49,24 @@ interface AddressEntry {
   blockedUntil: number;
 }
 
-interface AccountEntry {
-  failures: number[];
-  blockedUntil: number;
-  /** Address → last successful login, ms; insertion order = least recent first. */
-  known: Map<string, number>;
-}
-
 export class AuthThrottle {
   private readonly byAddress = new Map<string, AddressEntry>();
-  private readonly byAccount = new Map<string, AccountEntry>();
+  private readonly byAccount: AccountThrottle;
   private readonly windowMs: number;
   private readonly maxAddresses: number;
-  private readonly maxKnown: number;
   private readonly neverLock: ReadonlySet<string>;
 
   constructor(private readonly opts: AuthThrottleOptions) {
     this.windowMs = opts.windowMs ?? 60_000;
     this.maxAddresses = opts.maxAddresses ?? 100_000;
-    this.maxKnown = opts.knownAddressesPerAccount ?? 16;
     this.neverLock = new Set(opts.neverLockAccounts ?? []);
+    this.byAccount = new AccountThrottle({ limit: opts.perAccountLimit, blockMs: opts.blockMs, windowMs: this.windowMs, knownAddressesPerAccount: opts.knownAddressesPerAccount ?? 16 });
   }
 
   /** Whether a login from `addr` (as `account`, when the username is a known one) is refused now, and why. */
   check(addr: string, account: string | undefined, now = Date.now()): ThrottleVerdict {
     if ((this.byAddress.get(addr)?.blockedUntil ?? 0) > now) return 'address';
-    if (account !== undefined) {
-      const a = this.byAccount.get(account);
-      if (a && a.blockedUntil > now && !a.known.has(addr)) return 'account';
-    }
+    if (account !== undefined && this.byAccount.blockedFor(account, addr, now) > 0) return 'account';
     return undefined;
   }
 
@@ -93,12 +85,8 @@ export class AuthThrottle {
     // Only the newest `limit` failures can matter: keep the list bounded.
     if (e.failures.length > this.opts.perAddressLimit) e.failures.splice(0, e.failures.length - this.opts.perAddressLimit);
     if (e.failures.length >= this.opts.perAddressLimit) e.blockedUntil = now + this.opts.blockMs;
-    if (account === undefined || this.neverLock.has(account)) return;
-    const a = this.account(account);
-    a.failures = a.failures.filter((t) => t > now - this.windowMs);
-    a.failures.push(now);
-    if (a.failures.length > this.opts.perAccountLimit) a.failures.splice(0, a.failures.length - this.opts.perAccountLimit);
-    if (a.failures.length >= this.opts.perAccountLimit) a.blockedUntil = now + this.opts.blockMs;
+    // The service account is never locked per account (its failures still count per address).
+    if (account !== undefined && !this.neverLock.has(account)) this.byAccount.failed(account, now);
   }
 
   /** A successful login as `account` from `addr`. */
@@ -108,16 +96,6 @@ export class AuthThrottle {
       e.failures = e.failures.filter((f) => f.account !== account);
       if (e.failures.length === 0 && e.blockedUntil <= now) this.byAddress.delete(addr);
     }
-    if (this.neverLock.has(account)) return; // never locked: no known addresses needed
-    const a = this.account(account);
-    a.known.delete(addr);
-    a.known.set(addr, now);
-    if (a.known.size > this.maxKnown) a.known.delete(a.known.keys().next().value!);
-  }
-
-  private account(account: string): AccountEntry {
-    let a = this.byAccount.get(account);
-    if (!a) this.byAccount.set(account, (a = { failures: [], blockedUntil: 0, known: new Map() }));
-    return a;
+    if (!this.neverLock.has(account)) this.byAccount.succeeded(account, addr, now);
   }
 }

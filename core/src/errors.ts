@@ -33,6 +33,10 @@ export const ERRORS = {
   HW_ERR_SENML_SUM_ONLY: { status: 400, message: 'SenML record carries a sum but no value (sums are not stored)' },
   HW_ERR_SENML_UNSUPPORTED: { status: 400, message: 'SenML record uses a must-understand label or version this server does not support' },
   HW_ERR_INGEST_INTERNAL: { status: 500, message: 'ingest failed unexpectedly on this message or reading' },
+  HW_ERR_VALIDATION: { status: 400, message: 'the request failed its schema' },
+  HW_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  HW_ERR_URI_TOO_LONG: { status: 414, message: 'a path parameter is longer than the limit' },
+  HW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body is not of a type this route accepts (application/json)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -25,6 +25,8 @@ export function createMetrics() {
     mqttRefused: new Counter({ name: 'hw_mqtt_refused_total', help: 'MQTT refusals, by reason', labelNames: ['reason'], registers: r }),
     wsClients: new Gauge({ name: 'hw_ws_clients', help: 'Connected dashboard WebSocket clients', registers: r }),
     wsDropped: new Counter({ name: 'hw_ws_dropped_total', help: 'WebSocket clients disconnected for falling behind (more than 4 MB unsent)', registers: r }),
+    apiLoginThrottled: new Counter({ name: 'hw_api_login_throttled_total', help: 'Logins refused by the throttle (429), by limit: address or account. The login audit keeps one of them per window and key', labelNames: ['limit'], registers: r }),
+    wsUnexpected: new Counter({ name: 'hw_ws_unexpected_errors_total', help: 'WebSocket client messages that failed unexpectedly (a defect: each is logged and closes that socket with 1011)', registers: r }),
   };
 }
 

@@ -217,6 +217,14 @@ const contract = (name: string, make: () => Promise<{ store: Store; cleanup: () 
       expect(await store.queryAccessEvents({ since: T0, until: T0 + 10, limit: 1 })).toHaveLength(1);
     });
 
+    it('keeps simultaneous access events of different users and addresses apart (they are fields, not tags: review 1 finding 3)', async () => {
+      const at = T0 + 20;
+      const many = Array.from({ length: 40 }, (_, i) => ({ ts: at, kind: 'login-failed' as const, username: `guess-${i}`, address: `10.3.0.${i}`, reason: 'HW_ERR_BAD_LOGIN' }));
+      await store.writeAccessEvents(many);
+      const back = await store.queryAccessEvents({ since: at, until: at, limit: 100 });
+      expect(back.map((e) => e.username).sort()).toEqual(many.map((e) => e.username).sort());
+    });
+
     it('stores shift exposure records per monitoring point, replaces one written again, and reads them back by shift start', async () => {
       const H = 3600_000;
       const shift = (startMs: number, cTwa: number, extra: Partial<ShiftRecord> = {}): ShiftRecord => ({ sensorId: 's 1,x', enterpriseId: 'e 1', agent: 'gas.co', shift: '白班 "day"', startMs, endMs: startMs + 8 * H, cTwa, coverage: 0.75, limit: 20, exceeded: cTwa > 20, ...extra });

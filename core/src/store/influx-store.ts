@@ -1,7 +1,7 @@
 import { InfluxDB, HttpError, canRetryHttpCall, getRetryDelay, setLogger, type Transport, type SendOptions, type CommunicationObserver } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.ts';
 import type { AlertEvent, ComponentHealth, Reading } from '../types.ts';
-import { accessEventLine, alertEventLine, alertStateLine, exposureLine, latestPerAlert, readingsBody, shiftRecordLine } from './line-protocol.ts';
+import { accessEventLine, alertEventLine, alertStateLine, createAccessEventSlots, exposureLine, latestPerAlert, readingsBody, shiftRecordLine } from './line-protocol.ts';
 import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type AggregateQuery, type ExposurePoint, type HourlyCount, type HourlyCountQuery, type ReadingQuery, type ShiftRecord, type ShiftRecordQuery, type Store, type StoredReading } from './store.ts';
 import { HwError } from '../errors.ts';
 import { identifier, stringLiteral as q, timeLiteral as t } from './influxql.ts';
@@ -163,6 +163,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     }
   }
   const writeLines = (lines: string[]) => write(Buffer.from(lines.join('\n'), 'utf8'));
+  const accessSlot = createAccessEventSlots();
 
   return {
     kind: 'influx',
@@ -189,7 +190,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
     // The events and each alert's state point in one write: both land or neither.
     writeAlertEvents: (events) => writeLines([...events.map(alertEventLine), ...latestPerAlert(events).map(alertStateLine)]),
     writeExposure: (points) => writeLines(points.map(exposureLine)),
-    writeAccessEvents: (events) => writeLines(events.map(accessEventLine)),
+    writeAccessEvents: (events) => writeLines(events.map((e) => accessEventLine(e, accessSlot(e.ts)))),
     async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
       const res = await influxql(`SELECT json FROM access_event WHERE ${between(since, until)} ORDER BY time DESC${limitClause(limit)}`);
       return rows(res).map((r) => JSON.parse(r.json as string) as AccessEvent);

@@ -1,5 +1,4 @@
 import type { AlertEvent, Reading } from '../types.ts';
-import { createHash } from 'node:crypto';
 import type { AccessEvent, ExposurePoint, ShiftRecord } from './store.ts';
 
 // InfluxDB line protocol escaping: tag keys/values escape comma, equals and space;
@@ -89,12 +88,38 @@ export function exposureLine(p: ExposurePoint): string {
   return `exposure,agent=${escTag(p.agent)},enterprise=${escTag(p.enterpriseId)},sensor=${escTag(p.sensorId)} ${fields} ${p.ts}`;
 }
 
-/** A username as a tag: itself when it is a plain id, else a hash (the json field keeps it as typed). */
-const userTag = (u: string) => (/^[A-Za-z0-9_.@-]{1,64}$/.test(u) ? u : `~${createHash('sha256').update(u).digest('hex').slice(0, 16)}`);
+/** Values of the `slot` tag of an access event: with 3 kinds, at most 3 × this series. */
+export const ACCESS_EVENT_SLOTS = 1000;
 
-/** Identity (access_event, kind, user, address, ts): two attempts of one user from one address in one ms are one point. */
-export function accessEventLine(e: AccessEvent): string {
-  return `access_event,kind=${e.kind},user=${escTag(userTag(e.username))},address=${escTag(e.address || '-')} json="${escStr(JSON.stringify(e))}" ${e.ts}`;
+/**
+ * Slots for access events: the n-th event this process writes with a given ms timestamp
+ * gets slot n, so simultaneous events stay apart (a point's identity is its measurement,
+ * tags and time) without making what a client types a tag. It remembers the last
+ * `recent` timestamps (bounded memory); past ACCESS_EVENT_SLOTS events in one ms the
+ * slots wrap and a later event replaces an earlier one.
+ */
+export function createAccessEventSlots(recent = 4096): (ts: number) => number {
+  const next = new Map<number, number>();
+  return (ts) => {
+    const n = next.get(ts) ?? 0;
+    next.delete(ts);
+    next.set(ts, n + 1);
+    if (next.size > recent) next.delete(next.keys().next().value!);
+    return n % ACCESS_EVENT_SLOTS;
+  };
+}
+
+/** A string field on one line: control characters JSON-escaped (the json field keeps the value as typed). */
+const oneLine = (s: string) => escStr(JSON.stringify(s).slice(1, -1));
+
+/**
+ * `access_event,kind=..,slot=.. user="..",address="..",json=".." <ms>`. The username and
+ * the address are fields, not tags: what a client types must not create series (InfluxDB
+ * indexes every series, for as long as it holds its points). Series are bounded:
+ * 3 kinds × ACCESS_EVENT_SLOTS (see createAccessEventSlots).
+ */
+export function accessEventLine(e: AccessEvent, slot = 0): string {
+  return `access_event,kind=${e.kind},slot=${slot} user="${oneLine(e.username)}",address="${oneLine(e.address)}",json="${escStr(JSON.stringify(e))}" ${e.ts}`;
 }
 
 /** `shift_exposure,agent,enterprise,sensor shift="..",end_ms=..,c_twa=..,coverage=..,exceeded=..[,lex8h][,dose_pct][,limit] <shift start ms>`. */

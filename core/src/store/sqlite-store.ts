@@ -7,6 +7,15 @@ import { HOURLY_COUNT_MAX_SENSORS, type AccessEvent, type AggregatePoint, type A
 import { checkActiveLimit, checkAggregate, checkPage, clampRange, fillBuckets } from './time-range.ts';
 import { checkId } from './influxql.ts';
 
+/** Bounds of the login audit (access_event) in the embedded store, applied on each write. */
+export interface AccessEventCap {
+  /** Events older than this (by their time) are deleted, ms. Default 400 days: more than the 366 days the audit can be asked for. */
+  maxAgeMs: number;
+  /** Beyond this many rows the oldest written are deleted. Default 500,000 (about 100 MB). */
+  maxRows: number;
+}
+export const DEFAULT_ACCESS_EVENT_CAP: AccessEventCap = { maxAgeMs: 400 * 24 * 3600_000, maxRows: 500_000 };
+
 /**
  * The embedded store: SQLite in WAL mode under HW_DATA_DIR. Same interface and contract
  * as the InfluxDB store; identities are primary keys, so a replay stores a point once.
@@ -17,7 +26,9 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 /** An aggregate scans readings this much time at a time (6 h: 10,800 readings at 2 s, a few ms). */
 const AGGREGATE_SLICE_MS = 6 * HOUR_MS;
 
-export function createSqliteStore(dataDir: string, logger: Logger): Store {
+export function createSqliteStore(dataDir: string, logger: Logger, opts: { accessEventCap?: Partial<AccessEventCap>; now?: () => number } = {}): Store {
+  const accessCap = { ...DEFAULT_ACCESS_EVENT_CAP, ...opts.accessEventCap };
+  const clock = opts.now ?? Date.now;
   const log = logger.child({ module: 'sqlite-store' });
   let db: Database.Database | undefined;
   let insertReading: Database.Statement | undefined;
@@ -139,8 +150,15 @@ export function createSqliteStore(dataDir: string, logger: Logger): Store {
     },
     async writeAccessEvents(events) {
       const insert = open().prepare('INSERT INTO access_event VALUES (?, ?, ?)');
+      // The audit cannot grow without bound (it shares the data directory with the spool):
+      // each write deletes what is past the age or row cap. A new row's rowid is the largest
+      // plus one, so the row cap is a range on rowid (it keeps at most maxRows rows).
+      const byAge = open().prepare('DELETE FROM access_event WHERE ts < ?');
+      const byRows = open().prepare('DELETE FROM access_event WHERE rowid <= (SELECT max(rowid) FROM access_event) - ?');
       open().transaction(() => {
         for (const e of events) insert.run(e.ts, e.kind, JSON.stringify(e));
+        byAge.run(clock() - accessCap.maxAgeMs);
+        byRows.run(accessCap.maxRows);
       })();
     },
     async queryAccessEvents({ since, until, limit }): Promise<AccessEvent[]> {
