@@ -33,6 +33,8 @@ export const ERRORS = {
   HW_ERR_SENML_SUM_ONLY: { status: 400, message: 'SenML record carries a sum but no value (sums are not stored)' },
   HW_ERR_SENML_UNSUPPORTED: { status: 400, message: 'SenML record uses a must-understand label or version this server does not support' },
   HW_ERR_INGEST_INTERNAL: { status: 500, message: 'ingest failed unexpectedly on this message or reading' },
+  HW_ERR_BACKLOG_FULL: { status: 503, message: 'a stream partition holds more unconsumed entries than its limit' },
+  HW_ERR_BAD_EVENT_ID: { status: 400, message: 'event id is not a stream entry id (<ms>-<seq>)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
