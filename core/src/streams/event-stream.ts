@@ -103,11 +103,14 @@ export function createEventStream<T>(deps: { redis: Redis; codec?: Codec<T> }, c
       const undecodable: string[] = [];
       const events = decodeAll(more ? list.slice(0, limit) : list, undecodable);
       const last = typeof info['last-generated-id'] === 'string' ? info['last-generated-id'] : '0-0';
-      const maxDeleted = typeof info['max-deleted-entry-id'] === 'string' ? info['max-deleted-entry-id'] : undefined;
+      const maxDeleted = typeof info['max-deleted-entry-id'] === 'string' ? info['max-deleted-entry-id'] : '0-0';
       const first = Array.isArray(info['first-entry']) ? parseEntry(info['first-entry'])?.id : undefined;
-      // Redis ≥ 7 records the largest id ever trimmed; older ones: an id before the first
-      // entry may have lost entries (conservative).
-      const trimmedAfterSince = maxDeleted !== undefined ? compareIds(maxDeleted, since) > 0 : first !== undefined && compareIds(first, since) > 0 && since !== '0-0';
+      const removedSome = Number(info['entries-added'] ?? 0) > Number(info.length ?? 0);
+      // Trimming removes from the head, so with `since` at or after the first entry nothing
+      // after it is gone; before it, entries after `since` may have been trimmed (when any
+      // were): a client at exactly the last trimmed id reloads a snapshot it did not need,
+      // none misses an event. XDEL anywhere is caught by max-deleted-entry-id (Redis ≥ 7).
+      const trimmedAfterSince = (first !== undefined && compareIds(since, first) < 0 && removedSome) || compareIds(maxDeleted, since) > 0;
       const gap = compareIds(since, last) > 0 || trimmedAfterSince;
       return { events, gap, more, undecodable };
     },
