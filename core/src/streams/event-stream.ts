@@ -120,6 +120,8 @@ export function createEventStream<T>(deps: { redis: Redis; codec?: Codec<T> }, c
       let cursor = sinceRaw === '$' ? undefined : parseEntryId(sinceRaw);
       let running = true;
       const reader = redis.duplicate();
+      // Connection errors surface as failed reads below (retried): not as events.
+      reader.on('error', () => undefined);
       const loop = (async () => {
         while (running) {
           if (cursor === undefined) {

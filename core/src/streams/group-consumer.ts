@@ -268,7 +268,11 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
   }
 
   async function readNew(): Promise<void> {
-    reader ??= redis.duplicate();
+    if (!reader) {
+      reader = redis.duplicate();
+      // Connection errors surface as failed commands below (counted, retried): not as events.
+      reader.on('error', () => undefined);
+    }
     const reply = await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', ...keys, ...keys.map(() => '>'));
     if (reply !== null) await handle(parseReadReply(reply), 'new');
   }
