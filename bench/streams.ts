@@ -6,8 +6,9 @@
  * - appends/s through the partitioned log (pipelined XADD, one round trip per event-loop
  *   turn, every append awaited as the broker awaits it before its PUBACK), with
  *   single-reading and 50-reading payloads;
- * - entries/s consumed and acknowledged by two consumers of one group (XREADGROUP
- *   COUNT 200, XACK after the handler), from a backlog.
+ * - messages/s consumed and acknowledged by two consumers of one group (XREADGROUP
+ *   COUNT 200, XACK after the handler), from a backlog;
+ * - each with one message per stream entry and with messages packed (`maxPerEntry`).
  *
  * Not part of `npm run bench` yet: the distributed topology's phase will be.
  */
@@ -27,13 +28,13 @@ function upPayload(i: number, readings: number): string {
   return JSON.stringify({ ts: t0 + i, readings: Array.from({ length: readings }, (_, j) => ({ sensor: `e${i % 200}.s${j % 10}`, value: 0.42 + (j % 7) / 100, unit: 'mg/m3', ts: t0 + i * 1000 + j })) });
 }
 
-interface Row { fsync: string; readingsPerMsg: number; payloadBytes: number; appendsPerSec: number; appendReadingsPerSec: number; consumedPerSec: number; consumedReadingsPerSec: number; lost: number }
+interface Row { fsync: string; readingsPerMsg: number; msgsPerEntry: number; payloadBytes: number; appendsPerSec: number; appendReadingsPerSec: number; consumedPerSec: number; consumedReadingsPerSec: number; lost: number }
 
-async function run(fsync: 'everysec' | 'always', readingsPerMsg: number): Promise<Row> {
+async function run(fsync: 'everysec' | 'always', readingsPerMsg: number, maxPerEntry: number): Promise<Row> {
   const server = await startRedis({ aof: fsync });
   const redis = new Redis(server.url);
   const name = `bench${readingsPerMsg}`;
-  const log = createPartitionedLog<string>({ redis, codec: { encode: (s) => s, decode: (s) => s } }, { name, partitions: P, groups: ['ingest'], maxBacklog: 10 * N });
+  const log = createPartitionedLog<string>({ redis, codec: { encode: (s) => s, decode: (s) => s } }, { name, partitions: P, groups: ['ingest'], maxBacklog: 10 * N, maxPerEntry });
   await log.start();
   const payloads = Array.from({ length: 200 }, (_, i) => upPayload(i, readingsPerMsg));
 
@@ -56,12 +57,14 @@ async function run(fsync: 'everysec' | 'always', readingsPerMsg: number): Promis
 
   let consumed = 0;
   const handler = async (b: { payload: string }[]) => { consumed += b.length; };
+  const entries = async () => { let n = 0; for (let p = 0; p < P; p++) n += await redis.xlen(log.streamKey(p)); return n; };
+  const stored = await entries();
   const c1 = log.consume('ingest', 'w1', handler, { count: 200, blockMs: 100 });
   const c2 = log.consume('ingest', 'w2', handler, { count: 200, blockMs: 100 });
   start = performance.now();
   await c1.start();
   await c2.start();
-  await waitFor(() => c1.stats().acked + c2.stats().acked >= N, { timeoutMs: 300_000, intervalMs: 5, what: 'consumption' });
+  await waitFor(() => c1.stats().acked + c2.stats().acked >= stored, { timeoutMs: 300_000, intervalMs: 5, what: 'consumption' });
   const consumeSec = (performance.now() - start) / 1000;
   await c1.stop();
   await c2.stop();
@@ -73,13 +76,13 @@ async function run(fsync: 'everysec' | 'always', readingsPerMsg: number): Promis
   await server.stop();
   const appendsPerSec = Math.round(N / appendSec);
   const consumedPerSec = Math.round(N / consumeSec);
-  return { fsync, readingsPerMsg, payloadBytes: payloads[0]!.length, appendsPerSec, appendReadingsPerSec: appendsPerSec * readingsPerMsg, consumedPerSec, consumedReadingsPerSec: consumedPerSec * readingsPerMsg, lost };
+  return { fsync, readingsPerMsg, msgsPerEntry: maxPerEntry, payloadBytes: payloads[0]!.length, appendsPerSec, appendReadingsPerSec: appendsPerSec * readingsPerMsg, consumedPerSec, consumedReadingsPerSec: consumedPerSec * readingsPerMsg, lost };
 }
 
 const rows: Row[] = [];
-for (const fsync of ['everysec', 'always'] as const) for (const r of [50, 1]) rows.push(await run(fsync, r));
+for (const fsync of ['everysec', 'always'] as const) for (const [r, pack] of [[50, 1], [50, 10], [1, 1], [1, 50]] as const) rows.push(await run(fsync, r, pack));
 console.error(`streams: ${N} messages per row, P=${P}, ${WINDOW} appends in flight, 2 consumers, redis-server AOF on`);
-console.error('| appendfsync | readings/msg | payload bytes | appends/s | readings/s appended | entries/s consumed | readings/s consumed | lost |');
-console.error('|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.error(`| ${r.fsync} | ${r.readingsPerMsg} | ${r.payloadBytes} | ${r.appendsPerSec} | ${r.appendReadingsPerSec} | ${r.consumedPerSec} | ${r.consumedReadingsPerSec} | ${r.lost} |`);
+console.error('| appendfsync | readings/msg | msgs/entry (maxPerEntry) | payload bytes | appends/s | readings/s appended | entries/s consumed | readings/s consumed | lost |');
+console.error('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.error(`| ${r.fsync} | ${r.readingsPerMsg} | ${r.msgsPerEntry} | ${r.payloadBytes} | ${r.appendsPerSec} | ${r.appendReadingsPerSec} | ${r.consumedPerSec} | ${r.consumedReadingsPerSec} | ${r.lost} |`);
 if (args.has('--json')) console.log(JSON.stringify(rows));

@@ -51,6 +51,34 @@ describe('partitioned stream log (real redis-server)', () => {
     await log.stop();
   });
 
+  it('packs up to maxPerEntry messages of one partition per entry: every message delivered once, in order per key', async () => {
+    const log = createPartitionedLog<Msg>({ redis }, { name: 'packed', partitions: 3, groups: ['ingest'], maxBacklog: 100_000, maxPerEntry: 50 });
+    await log.start();
+    const seen: StreamEntry<Msg>[] = [];
+    const c = log.consume('ingest', 'w', async (b) => { seen.push(...b); }, { blockMs: 100 });
+    await c.start();
+    const N = 2000;
+    const ids = await Promise.all(Array.from({ length: N }, (_, i) => log.append(`ent-${i % 13}`, { e: `ent-${i % 13}`, seq: i })));
+    const entries = new Set(ids.map((id, i) => `${log.partitionOf(`ent-${i % 13}`)}/${id}`));
+    expect(entries.size).toBeLessThan(N / 10); // packed: far fewer entries than messages
+    let xlen = 0;
+    for (let p = 0; p < 3; p++) xlen += await redis.xlen(`packed:${p}`);
+    expect(xlen).toBe(entries.size);
+    await waitFor(() => seen.length >= N, { what: 'all messages' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.length).toBe(N);
+    expect(new Set(seen.map((e) => e.payload.seq)).size).toBe(N);
+    const last = new Map<string, number>();
+    for (const e of seen) {
+      expect(e.partition).toBe(fnv1a(e.key) % 3);
+      expect(e.payload.seq).toBeGreaterThan(last.get(e.key) ?? -1);
+      last.set(e.key, e.payload.seq);
+    }
+    expect(c.stats().acked).toBe(entries.size);
+    await c.stop();
+    await log.stop();
+  });
+
   it('gives a worker only the partitions it owns, each key in order', async () => {
     const log = createPartitionedLog<Msg>({ redis }, { name: 'own', partitions: 4, groups: ['rules'], maxBacklog: 100_000 });
     await log.start();

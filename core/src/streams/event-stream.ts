@@ -63,8 +63,9 @@ export function createEventStream<T>(deps: { redis: Redis; codec?: Codec<T> }, c
     const out: StreamEntry<T>[] = [];
     for (const e of list) {
       if (!e || 'missing' in e) continue;
+      const item = e.items[0]!; // the event stream writes one event per entry
       try {
-        out.push({ id: e.id, partition: 0, key: e.key, payload: codec.decode(e.data) });
+        out.push({ id: e.id, partition: 0, key: item.key, payload: codec.decode(item.data) });
       } catch {
         undecodable.push(e.id);
       }

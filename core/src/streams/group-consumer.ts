@@ -142,7 +142,7 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
     // XADD before XACK: a crash between the two can leave a dead letter twice, never none.
     await redis
       .multi()
-      .call('XADD', deadKey, 'MAXLEN', '~', String(deadLetterMaxLen), '*', 'stream', key, 'id', raw.id, 'group', group, 'consumer', consumer, 'deliveries', String(n), 'reason', reason.slice(0, 300), 'k', raw.key, 'd', raw.data)
+      .call('XADD', deadKey, 'MAXLEN', '~', String(deadLetterMaxLen), '*', 'stream', key, 'id', raw.id, 'group', group, 'consumer', consumer, 'deliveries', String(n), 'reason', reason.slice(0, 300), ...raw.items.flatMap((m) => ['k', m.key, 'd', m.data]))
       .call('XACK', key, group, raw.id)
       .exec();
     stats.deadLettered++;
@@ -191,14 +191,14 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
           await deadLetter(key, raw, n, `delivered ${n} times, limit ${maxDeliveries}`);
           continue;
         }
-        let payload: T;
+        let decoded: StreamEntry<T>[];
         try {
-          payload = deps.codec.decode(raw.data);
+          decoded = raw.items.map((m) => ({ id: raw.id, partition, key: m.key, payload: deps.codec.decode(m.data) }));
         } catch (err) {
           await deadLetter(key, raw, n, `undecodable: ${(err as Error).message}`);
           continue;
         }
-        batch.push({ id: raw.id, partition, key: raw.key, payload });
+        batch.push(...decoded);
         (ids.get(key) ?? ids.set(key, []).get(key)!).push(raw.id);
       }
     }

@@ -1,7 +1,9 @@
 /**
  * The shape of one entry on a hazardwatch Redis stream, its codec, and the parsing of
- * Redis's stream replies. Every entry has two fields: `k` (the partition key, e.g. the
- * enterprise id) and `d` (the encoded payload).
+ * Redis's stream replies. An entry holds one or more messages, each as a pair of fields:
+ * `k` (the partition key, e.g. the enterprise id) then `d` (the encoded payload). A log
+ * may pack several messages of one partition into one entry (`maxPerEntry`): they share
+ * the entry's id and are acknowledged together.
  */
 import { HwError } from '../errors.ts';
 
@@ -16,16 +18,15 @@ export function jsonCodec<T>(): Codec<T> {
   return { encode: (p) => JSON.stringify(p), decode: (d) => JSON.parse(d) as T };
 }
 
-/** One entry as Redis stores it, before decoding. */
+/** One entry as Redis stores it, before decoding: its messages in order. */
 export interface RawEntry {
   id: string;
-  key: string;
-  data: string;
+  items: { key: string; data: string }[];
 }
 
 /** One entry as a handler sees it. */
 export interface StreamEntry<T> {
-  /** Redis entry id `<ms>-<seq>`: unique and increasing within its stream. */
+  /** Redis entry id `<ms>-<seq>`: increasing within its stream, shared by the messages packed in one entry. */
   id: string;
   /** The partition (0 … P-1) for a partitioned log; 0 for a single stream. */
   partition: number;
@@ -64,15 +65,20 @@ export function parseEntry(raw: unknown): RawEntry | { id: string; missing: true
   const id = raw[0];
   const fields = raw[1];
   if (!Array.isArray(fields)) return { id, missing: true };
+  const items: { key: string; data: string }[] = [];
   let key: string | undefined;
-  let data: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'k' && typeof fields[i + 1] === 'string') key = fields[i + 1];
-    else if (fields[i] === 'd' && typeof fields[i + 1] === 'string') data = fields[i + 1];
+    const v = fields[i + 1];
+    if (fields[i] === 'k' && typeof v === 'string') key = v;
+    else if (fields[i] === 'd' && typeof v === 'string') {
+      items.push({ key: key ?? '', data: v });
+      key = undefined;
+    }
   }
-  // An entry written by something else (no k/d fields) is passed on with empty strings:
+  // An entry written by something else (no k/d fields) is passed on as one empty message:
   // the codec rejects it and the consumer dead-letters it, never silently drops it.
-  return { id, key: key ?? '', data: data ?? '' };
+  if (items.length === 0) items.push({ key: '', data: '' });
+  return { id, items };
 }
 
 /** The entries of an XREAD / XREADGROUP reply (`[[stream, [entry, …]], …]`), by stream name. */
