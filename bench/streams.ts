@@ -82,7 +82,7 @@ async function run(fsync: 'everysec' | 'always', readingsPerMsg: number, maxPerE
 const rows: Row[] = [];
 for (const fsync of ['everysec', 'always'] as const) for (const [r, pack] of [[50, 1], [50, 10], [1, 1], [1, 50]] as const) rows.push(await run(fsync, r, pack));
 console.error(`streams: ${N} messages per row, P=${P}, ${WINDOW} appends in flight, 2 consumers, redis-server AOF on`);
-console.error('| appendfsync | readings/msg | msgs/entry (maxPerEntry) | payload bytes | appends/s | readings/s appended | entries/s consumed | readings/s consumed | lost |');
+console.error('| appendfsync | readings/msg | msgs/entry (maxPerEntry) | payload bytes | appends/s | readings/s appended | msgs/s consumed | readings/s consumed | lost |');
 console.error('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.error(`| ${r.fsync} | ${r.readingsPerMsg} | ${r.msgsPerEntry} | ${r.payloadBytes} | ${r.appendsPerSec} | ${r.appendReadingsPerSec} | ${r.consumedPerSec} | ${r.consumedReadingsPerSec} | ${r.lost} |`);
 if (args.has('--json')) console.log(JSON.stringify(rows));

@@ -119,6 +119,8 @@ describe('partitioned stream log (real redis-server)', () => {
     expect(log.stats().refused).toBe(1);
     expect(await log.backlog(0)).toBe(10);
     expect(await redis.xlen('full:0')).toBe(10); // the refused one never reached Redis
+    await expect(log.append('', { e: '', seq: -1 })).rejects.toMatchObject({ code: 'HW_ERR_BAD_ID' });
+    await expect(log.append('x'.repeat(257), { e: '', seq: -1 })).rejects.toMatchObject({ code: 'HW_ERR_BAD_ID' });
     // Delivered but not acknowledged still counts as unconsumed.
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });

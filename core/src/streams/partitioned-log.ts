@@ -71,6 +71,9 @@ export interface PartitionedLog<T> {
   stats(): LogStats;
 }
 
+/** Longest partition key (an enterprise id is at most 64 characters in the registry). */
+export const MAX_KEY_CHARS = 256;
+
 interface Queued {
   partition: number;
   key: string;
@@ -224,6 +227,9 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
       return k;
     },
     append(key, payload) {
+      if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_CHARS) {
+        return Promise.reject(new HwError('HW_ERR_BAD_ID', `partition key must be a string of 1-${MAX_KEY_CHARS} characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`));
+      }
       const partition = fnv1a(key) % P;
       const backlog = knownBacklog[partition]! + appendedTotal[partition]! - appendedAtRead[partition]!;
       if (backlog >= config.maxBacklog) {
