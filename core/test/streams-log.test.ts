@@ -79,6 +79,25 @@ describe('partitioned stream log (real redis-server)', () => {
     await log.stop();
   });
 
+  it('refuses a bad configuration with HW_ERR_CONFIG naming the option', () => {
+    const ok = { name: 'cfg', partitions: 2, groups: ['g'], maxBacklog: 10 };
+    expect(() => createPartitionedLog({ redis }, { ...ok, partitions: 0 })).toThrow(/partitions must be an integer in 1…1024, got 0/);
+    expect(() => createPartitionedLog({ redis }, { ...ok, maxBacklog: 0.5 })).toThrow(/maxBacklog/);
+    expect(() => createPartitionedLog({ redis }, { ...ok, maxPerEntry: 0 })).toThrow(/maxPerEntry/);
+    expect(() => createPartitionedLog({ redis }, { ...ok, name: 'a b' })).toThrow(/stream name/);
+    expect(() => createPartitionedLog({ redis }, { ...ok, groups: ['x y'] })).toThrow(/group names/);
+    const log = createPartitionedLog({ redis }, ok);
+    const h = async () => undefined;
+    expect(() => log.consume('g', 'c', h, { count: 0 })).toThrow(/count must be an integer/);
+    expect(() => log.consume('g', 'c', h, { partitions: [2] })).toThrow(/partition 2 is not in 0…1/);
+    expect(() => log.consume('g', 'c', h, { partitions: [] })).toThrow(/at least one partition/);
+    expect(() => log.consume('g', 'c c', h)).toThrow(/consumer names/);
+    let err: unknown;
+    try { log.consume('g', 'c', h, { maxDeliveries: -1 }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(HwError);
+    expect(err).toMatchObject({ code: 'HW_ERR_CONFIG' });
+  });
+
   it('gives a worker only the partitions it owns, each key in order', async () => {
     const log = createPartitionedLog<Msg>({ redis }, { name: 'own', partitions: 4, groups: ['rules'], maxBacklog: 100_000 });
     await log.start();

@@ -10,6 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { HwError } from '../errors.ts';
+import { bounded } from './bounded-option.ts';
 import { ensureGroup } from './ensure-group.ts';
 import { parseEntry, parseReadReply, type Codec, type RawEntry, type StreamEntry } from './stream-entry.ts';
 
@@ -90,13 +91,13 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
   for (const p of own) if (!Number.isInteger(p) || p < 0 || p >= P) throw new HwError('HW_ERR_CONFIG', `partition ${p} is not in 0…${P - 1}`);
   if (own.length === 0 || new Set(own).size !== own.length) throw new HwError('HW_ERR_CONFIG', 'a consumer needs at least one partition, each listed once');
   if (!ID_LIKE.test(config.group) || !ID_LIKE.test(config.consumer)) throw new HwError('HW_ERR_CONFIG', 'group and consumer names must be 1-100 of [A-Za-z0-9_.:-]');
-  const count = config.count ?? 100;
-  const blockMs = config.blockMs ?? 1_000;
-  const claimIdleMs = config.claimIdleMs ?? 30_000;
-  const claimIntervalMs = config.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2));
-  const maxDeliveries = config.maxDeliveries ?? 5;
-  const retryDelayMs = config.retryDelayMs ?? 1_000;
-  const deadLetterMaxLen = config.deadLetterMaxLen ?? 10_000;
+  const count = bounded('count', config.count ?? 100, 1, 10_000);
+  const blockMs = bounded('blockMs', config.blockMs ?? 1_000, 1, 60_000);
+  const claimIdleMs = bounded('claimIdleMs', config.claimIdleMs ?? 30_000, 1, 86_400_000);
+  const claimIntervalMs = bounded('claimIntervalMs', config.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2)), 1, 86_400_000);
+  const maxDeliveries = bounded('maxDeliveries', config.maxDeliveries ?? 5, 1, 1_000);
+  const retryDelayMs = bounded('retryDelayMs', config.retryDelayMs ?? 1_000, 0, 3_600_000);
+  const deadLetterMaxLen = bounded('deadLetterMaxLen', config.deadLetterMaxLen ?? 10_000, 1, 10_000_000);
   const { group, consumer } = config;
   const keys = own.map((p) => `${config.name}:${p}`);
   const partitionOfKey = new Map(own.map((p, i) => [keys[i]!, p]));

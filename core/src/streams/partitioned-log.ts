@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { HwError } from '../errors.ts';
+import { bounded } from './bounded-option.ts';
 import { fnv1a } from '../fnv1a.ts';
 import { createGroupConsumer, type BatchHandler, type ConsumeOptions, type StreamConsumer, type DeadLetterHook } from './group-consumer.ts';
 import { ensureGroup } from './ensure-group.ts';
@@ -84,16 +85,16 @@ interface Queued {
 
 export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: PartitionedLogConfig): PartitionedLog<T> {
   const P = config.partitions;
-  if (!Number.isInteger(P) || P < 1 || P > 1024) throw new HwError('HW_ERR_CONFIG', `partitions must be an integer in 1…1024, got ${P}`);
+  bounded('partitions', P, 1, 1024);
   if (!/^[\w.:-]{1,100}$/.test(config.name)) throw new HwError('HW_ERR_CONFIG', `stream name must be 1-100 of [A-Za-z0-9_.:-], got ${JSON.stringify(config.name)}`);
-  if (!Number.isInteger(config.maxBacklog) || config.maxBacklog < 1) throw new HwError('HW_ERR_CONFIG', `maxBacklog must be a positive integer, got ${config.maxBacklog}`);
+  bounded('maxBacklog', config.maxBacklog, 1, Number.MAX_SAFE_INTEGER);
+  for (const g of config.groups) if (!/^[\w.:-]{1,100}$/.test(g)) throw new HwError('HW_ERR_CONFIG', `group names must be 1-100 of [A-Za-z0-9_.:-], got ${JSON.stringify(String(g).slice(0, 40))}`);
   const redis = deps.redis;
   const codec = deps.codec ?? jsonCodec<T>();
-  const maxInFlight = config.maxInFlight ?? 20_000;
-  const maxBatch = config.maxBatch ?? 1_000;
-  const maxPerEntry = config.maxPerEntry ?? 1;
-  if (!Number.isInteger(maxPerEntry) || maxPerEntry < 1 || maxPerEntry > 1_000) throw new HwError('HW_ERR_CONFIG', `maxPerEntry must be an integer in 1…1000, got ${maxPerEntry}`);
-  const intervalMs = config.maintainIntervalMs ?? 250;
+  const maxInFlight = bounded('maxInFlight', config.maxInFlight ?? 20_000, 1, 10_000_000);
+  const maxBatch = bounded('maxBatch', config.maxBatch ?? 1_000, 1, 100_000);
+  const maxPerEntry = bounded('maxPerEntry', config.maxPerEntry ?? 1, 1, 1_000);
+  const intervalMs = bounded('maintainIntervalMs', config.maintainIntervalMs ?? 250, 1, 3_600_000);
   const keys = Array.from({ length: P }, (_, p) => `${config.name}:${p}`);
 
   // Backlog as last read from Redis, plus every append made since that read began: an
