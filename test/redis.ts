@@ -5,23 +5,55 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { freePort, waitFor } from './ports.ts';
 
-/** Debian's redis-server on a free port in a temp directory, no persistence to disk. */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export interface RedisOptions {
+  /**
+   * Append-only file on, with this fsync policy ('always': fsync before each write is
+   * answered; 'everysec': once a second). Off by default: no persistence to disk.
+   */
+  aof?: 'always' | 'everysec';
+}
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Sends a signal (SIGKILL for a crash) and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts redis-server again on the same port and directory (after kill). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Debian's redis-server on a free port in a temp directory. */
+export async function startRedis(options: RedisOptions = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'hw-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await waitFor(() => new Promise<true | undefined>((resolve) => {
-    const s = createConnection(port, '127.0.0.1', () => { s.end(); resolve(true); });
-    s.on('error', () => resolve(undefined));
-  }), { what: 'redis-server' });
+  const persistence = options.aof ? ['--appendonly', 'yes', '--appendfsync', options.aof] : ['--appendonly', 'no'];
+  let child: ChildProcess;
+
+  async function launch(): Promise<void> {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
+    await waitFor(() => new Promise<true | undefined>((resolve) => {
+      const s = createConnection(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(undefined));
+    }), { what: 'redis-server' });
+  }
+
+  async function kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await gone;
+    }
+  }
+
+  await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: launch,
     async stop() {
-      if (child.exitCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

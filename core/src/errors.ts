@@ -37,6 +37,8 @@ export const ERRORS = {
   HW_ERR_INTERNAL: { status: 500, message: 'internal error' },
   HW_ERR_URI_TOO_LONG: { status: 414, message: 'a path parameter is longer than the limit' },
   HW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body is not of a type this route accepts (application/json)' },
+  HW_ERR_BACKLOG_FULL: { status: 503, message: 'a stream partition holds more unconsumed entries than its limit' },
+  HW_ERR_BAD_EVENT_ID: { status: 400, message: 'event id is not a stream entry id (<ms>-<seq>)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -2,14 +2,9 @@
  * Stable shard ownership: worker k of N owns the enterprises whose FNV-1a 32-bit hash
  * of the id is k modulo N. Stable across processes, restarts and Node versions.
  */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+import { fnv1a } from '../../core/src/fnv1a.ts';
+
+export { fnv1a };
 
 export function parseShard(spec: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(spec);

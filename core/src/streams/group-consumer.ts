@@ -1,0 +1,327 @@
+/**
+ * One consumer of a consumer group over the partitions of a partitioned log. It reads its
+ * own pending entries first (a restart resumes where it stopped), then new entries
+ * (XREADGROUP COUNT … BLOCK …), and from time to time claims entries that another
+ * consumer took and left idle (XAUTOCLAIM: the other one died). An entry is acknowledged
+ * (XACK) only after the handler's promise for its batch resolves; a handler that throws
+ * leaves the batch pending, and it is retried entry by entry, each at most
+ * `maxDeliveries` times, then moved to the dead-letter stream `<name>:dead` and counted.
+ * Handlers run one batch at a time, in stream order within a partition.
+ */
+import type { Redis } from 'ioredis';
+import { HwError } from '../errors.ts';
+import { bounded } from './bounded-option.ts';
+import { ensureGroup } from './ensure-group.ts';
+import { parseEntry, parseReadReply, type Codec, type RawEntry, type StreamEntry } from './stream-entry.ts';
+
+export type BatchHandler<T> = (batch: StreamEntry<T>[]) => Promise<void>;
+
+export interface DeadLetter {
+  stream: string;
+  id: string;
+  group: string;
+  consumer: string;
+  deliveries: number;
+  reason: string;
+}
+export type DeadLetterHook = (d: DeadLetter) => void;
+
+export interface ConsumeOptions {
+  /** Partitions this consumer reads (a rules worker's share); all when absent. */
+  partitions?: readonly number[];
+  /** Entries per partition per read; default 100. */
+  count?: number;
+  /** How long a read waits for new entries, ms; default 1,000 (also bounds how long stop() waits). */
+  blockMs?: number;
+  /** Entries another consumer has left unacknowledged this long are claimed, ms; default 30,000. */
+  claimIdleMs?: number;
+  /** How often to look for such entries, ms; default claimIdleMs / 2. */
+  claimIntervalMs?: number;
+  /** Deliveries of one entry before it goes to the dead-letter stream; default 5. */
+  maxDeliveries?: number;
+  /** Wait before retrying entries whose handler threw, ms; default 1,000. */
+  retryDelayMs?: number;
+  /** Approximate length bound of the dead-letter stream; default 10,000. */
+  deadLetterMaxLen?: number;
+}
+
+export interface GroupConsumerConfig extends ConsumeOptions {
+  /** The log's name: streams `<name>:<p>`, dead letters `<name>:dead`. */
+  name: string;
+  /** P of the log. */
+  partitionCount: number;
+  group: string;
+  consumer: string;
+}
+
+export interface ConsumerStats {
+  /** Entries handed to the handler (a retried entry counts each time). */
+  delivered: number;
+  acked: number;
+  /** Handler calls that threw. */
+  failedBatches: number;
+  /** Entries taken over from idle consumers. */
+  claimed: number;
+  deadLettered: number;
+  /** Redis commands that failed (the consumer waits and goes on). */
+  redisErrors: number;
+}
+
+export interface StreamConsumer {
+  start(): Promise<void>;
+  /** Stops reading; a handler already running finishes and its batch is acknowledged. */
+  stop(): Promise<void>;
+  stats(): ConsumerStats;
+}
+
+interface Deps<T> {
+  redis: Redis;
+  codec: Codec<T>;
+  onDeadLetter?: DeadLetterHook;
+}
+
+type Parsed = ReturnType<typeof parseEntry>;
+type Origin = 'new' | 'redelivered';
+
+const ID_LIKE = /^[\w.:-]{1,100}$/;
+
+export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfig, handler: BatchHandler<T>): StreamConsumer {
+  const P = config.partitionCount;
+  const own = config.partitions ?? Array.from({ length: P }, (_, p) => p);
+  for (const p of own) if (!Number.isInteger(p) || p < 0 || p >= P) throw new HwError('HW_ERR_CONFIG', `partition ${p} is not in 0…${P - 1}`);
+  if (own.length === 0 || new Set(own).size !== own.length) throw new HwError('HW_ERR_CONFIG', 'a consumer needs at least one partition, each listed once');
+  if (!ID_LIKE.test(config.group) || !ID_LIKE.test(config.consumer)) throw new HwError('HW_ERR_CONFIG', 'group and consumer names must be 1-100 of [A-Za-z0-9_.:-]');
+  const count = bounded('count', config.count ?? 100, 1, 10_000);
+  const blockMs = bounded('blockMs', config.blockMs ?? 1_000, 1, 60_000);
+  const claimIdleMs = bounded('claimIdleMs', config.claimIdleMs ?? 30_000, 1, 86_400_000);
+  const claimIntervalMs = bounded('claimIntervalMs', config.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2)), 1, 86_400_000);
+  const maxDeliveries = bounded('maxDeliveries', config.maxDeliveries ?? 5, 1, 1_000);
+  const retryDelayMs = bounded('retryDelayMs', config.retryDelayMs ?? 1_000, 0, 3_600_000);
+  const deadLetterMaxLen = bounded('deadLetterMaxLen', config.deadLetterMaxLen ?? 10_000, 1, 10_000_000);
+  const { group, consumer } = config;
+  const keys = own.map((p) => `${config.name}:${p}`);
+  const partitionOfKey = new Map(own.map((p, i) => [keys[i]!, p]));
+  const deadKey = `${config.name}:dead`;
+  const redis = deps.redis;
+  // Blocking reads hold their connection: they get one of their own.
+  let reader: Redis | undefined;
+
+  const stats: ConsumerStats = { delivered: 0, acked: 0, failedBatches: 0, claimed: 0, deadLettered: 0, redisErrors: 0 };
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let readOwnPending = true;
+  let nextClaimAt = 0;
+  // Entries whose handler threw, by stream key: retried one by one after retryDelayMs.
+  const retry = new Map<string, Set<string>>();
+  let retryAt = 0;
+  let wake: (() => void) | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+
+  /** Deliveries so far of each entry (XPENDING's per-entry count), by id. */
+  async function deliveries(key: string, ids: string[]): Promise<Map<string, number>> {
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.call('XPENDING', key, group, id, id, '1');
+    const res = (await pipe.exec()) ?? [];
+    const out = new Map<string, number>();
+    res.forEach(([err, reply]) => {
+      if (err) throw err;
+      const row = Array.isArray(reply) ? reply[0] : undefined;
+      if (Array.isArray(row) && typeof row[0] === 'string') out.set(row[0], Number(row[3]));
+    });
+    return out;
+  }
+
+  async function deadLetter(key: string, raw: RawEntry, n: number, reason: string): Promise<void> {
+    // XADD before XACK: a crash between the two can leave a dead letter twice, never none.
+    await redis
+      .multi()
+      .call('XADD', deadKey, 'MAXLEN', '~', String(deadLetterMaxLen), '*', 'stream', key, 'id', raw.id, 'group', group, 'consumer', consumer, 'deliveries', String(n), 'reason', reason.slice(0, 300), ...raw.items.flatMap((m) => ['k', m.key, 'd', m.data]))
+      .call('XACK', key, group, raw.id)
+      .exec();
+    stats.deadLettered++;
+    retry.get(key)?.delete(raw.id);
+    deps.onDeadLetter?.({ stream: key, id: raw.id, group, consumer, deliveries: n, reason });
+  }
+
+  async function ack(byKey: Map<string, string[]>): Promise<void> {
+    const pipe = redis.pipeline();
+    let n = 0;
+    for (const [key, ids] of byKey) {
+      if (ids.length === 0) continue;
+      pipe.call('XACK', key, group, ...ids);
+      n += ids.length;
+    }
+    if (n === 0) return;
+    const res = (await pipe.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    stats.acked += n;
+    for (const [key, ids] of byKey) for (const id of ids) retry.get(key)?.delete(id);
+  }
+
+  /**
+   * Decodes, dead-letters what cannot be decoded or was delivered too often, hands the
+   * rest to the handler and acknowledges it; a throw leaves it pending for a retry.
+   */
+  async function handle(entries: Map<string, Parsed[]>, origin: Origin): Promise<void> {
+    const batch: StreamEntry<T>[] = [];
+    const ids = new Map<string, string[]>();
+    const gone = new Map<string, string[]>();
+    for (const [key, list] of entries) {
+      const partition = partitionOfKey.get(key);
+      if (partition === undefined) continue;
+      const present: RawEntry[] = [];
+      for (const e of list) {
+        if (!e) continue;
+        // Deleted while pending (XDEL by an operator): nothing left to process.
+        if ('missing' in e) (gone.get(key) ?? gone.set(key, []).get(key)!).push(e.id);
+        else present.push(e);
+      }
+      if (present.length === 0) continue;
+      const counts = origin === 'redelivered' ? await deliveries(key, present.map((e) => e.id)) : undefined;
+      for (const raw of present) {
+        const n = counts?.get(raw.id) ?? 1;
+        if (n > maxDeliveries) {
+          await deadLetter(key, raw, n, `delivered ${n} times, limit ${maxDeliveries}`);
+          continue;
+        }
+        let decoded: StreamEntry<T>[];
+        try {
+          decoded = raw.items.map((m) => ({ id: raw.id, partition, key: m.key, payload: deps.codec.decode(m.data) }));
+        } catch (err) {
+          await deadLetter(key, raw, n, `undecodable: ${(err as Error).message}`);
+          continue;
+        }
+        batch.push(...decoded);
+        (ids.get(key) ?? ids.set(key, []).get(key)!).push(raw.id);
+      }
+    }
+    if (gone.size > 0) await ack(gone);
+    if (batch.length === 0) return;
+    stats.delivered += batch.length;
+    try {
+      await handler(batch);
+    } catch {
+      stats.failedBatches++;
+      for (const [key, list] of ids) {
+        const set = retry.get(key) ?? retry.set(key, new Set()).get(key)!;
+        for (const id of list) set.add(id);
+      }
+      retryAt = Date.now() + retryDelayMs;
+      return;
+    }
+    await ack(ids);
+  }
+
+  /** This consumer's own pending entries, from the start (a restart resumes here). */
+  async function drainOwnPending(): Promise<void> {
+    for (let i = 0; i < keys.length; i++) {
+      let after = '0-0';
+      // Bounded: each round moves `after` forward; the PEL is finite.
+      while (running) {
+        const reply = await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'STREAMS', keys[i]!, after);
+        const entries = parseReadReply(reply);
+        const list = entries.get(keys[i]!) ?? [];
+        if (list.length === 0) break;
+        await handle(entries, 'redelivered');
+        after = list[list.length - 1]!.id;
+      }
+    }
+  }
+
+  /** Entries other consumers left idle longer than claimIdleMs (XAUTOCLAIM). */
+  async function claimIdle(): Promise<void> {
+    for (const key of keys) {
+      let cursor = '0-0';
+      // At most 10 pages per partition per round, so claiming cannot starve new entries.
+      for (let page = 0; page < 10 && running; page++) {
+        const reply = await redis.call('XAUTOCLAIM', key, group, consumer, String(claimIdleMs), cursor, 'COUNT', String(count));
+        if (!Array.isArray(reply)) break;
+        const list = Array.isArray(reply[1]) ? reply[1].map(parseEntry) : [];
+        stats.claimed += list.length;
+        if (list.length > 0) await handle(new Map([[key, list]]), 'redelivered');
+        cursor = typeof reply[0] === 'string' ? reply[0] : '0-0';
+        if (cursor === '0-0') break;
+      }
+    }
+  }
+
+  /** Entries whose handler threw, one at a time (XCLAIM to itself counts a delivery). */
+  async function retryFailed(): Promise<void> {
+    for (const [key, set] of retry) {
+      for (const id of [...set]) {
+        if (!running) return;
+        const reply = await redis.call('XCLAIM', key, group, consumer, '0', id);
+        const list = Array.isArray(reply) ? reply.map(parseEntry) : [];
+        // Not returned: no longer pending (acknowledged or claimed and finished elsewhere).
+        if (list.length === 0) set.delete(id);
+        else await handle(new Map([[key, list]]), 'redelivered');
+      }
+      if (set.size === 0) retry.delete(key);
+    }
+  }
+
+  async function readNew(): Promise<void> {
+    if (!reader) {
+      reader = redis.duplicate();
+      // Connection errors surface as failed commands below (counted, retried): not as events.
+      reader.on('error', () => undefined);
+    }
+    const reply = await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', ...keys, ...keys.map(() => '>'));
+    if (reply !== null) await handle(parseReadReply(reply), 'new');
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        if (readOwnPending) {
+          await drainOwnPending();
+          readOwnPending = false;
+        }
+        if (Date.now() >= nextClaimAt) {
+          await claimIdle();
+          nextClaimAt = Date.now() + claimIntervalMs;
+        }
+        if (retry.size > 0) {
+          const wait = retryAt - Date.now();
+          if (wait > 0) await sleep(Math.min(wait, blockMs));
+          if (running && Date.now() >= retryAt) await retryFailed();
+          continue;
+        }
+        await readNew();
+      } catch {
+        if (!running) break;
+        // Redis unreachable or restarting: wait, then re-read our own pending entries (a
+        // reply lost with the connection leaves entries delivered to us but never seen).
+        stats.redisErrors++;
+        readOwnPending = true;
+        await sleep(500);
+      }
+    }
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      for (const key of keys) await ensureGroup(redis, key, group);
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      // Interrupts a blocking read; a handler in progress still finishes and acknowledges.
+      reader?.disconnect();
+      await loop;
+      reader = undefined;
+    },
+    stats: () => ({ ...stats }),
+  };
+}
