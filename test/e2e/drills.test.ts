@@ -63,11 +63,14 @@ describe('fault drills: nothing acknowledged is lost', () => {
     cleanups.push(async () => void (await hw.stop()));
     const gw = await connectGateway(hw.mqttPort, E);
     const l = load(gw, Date.now() - 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Phases end by counts, not by time, so a loaded machine runs the same drill, only slower:
+    // 200 acknowledged before the outage, 300 more during it (they go to the spool), 100 after.
+    const ackedAtLeast = (n: number, what: string) => waitFor(() => l.acked.length >= n || undefined, { what, timeoutMs: 30_000, intervalMs: 20 });
+    await ackedAtLeast(200, '200 acknowledged before the outage');
     await influx.stop();
-    await new Promise((r) => setTimeout(r, 2500));
+    await ackedAtLeast(l.acked.length + 300, '300 more acknowledged while influxd is down');
     await influx.restart();
-    await new Promise((r) => setTimeout(r, 1500));
+    await ackedAtLeast(l.acked.length + 100, '100 more acknowledged after influxd is back');
     await l.stop();
     await waitFor(() => l.acked.length === l.published() || undefined, { what: 'all publishes acknowledged', timeoutMs: 10_000 });
     const accepted = l.acked.length;
@@ -98,7 +101,8 @@ describe('fault drills: nothing acknowledged is lost', () => {
     const gw = await connectGateway(first.mqttPort, E);
     gw.on('error', () => {});
     const l = load(gw, Date.now() - 120_000, 2);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed once 250 are acknowledged (by count, not time: a loaded machine is only slower).
+    await waitFor(() => l.acked.length >= 250 || undefined, { what: '250 acknowledged before the kill', timeoutMs: 30_000, intervalMs: 10 });
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     await l.stop();
