@@ -94,8 +94,12 @@ export async function startApp(prefix: string, o: AppFixtureOptions = {}): Promi
   return { ...f, rules, hw, metrics, port, base: port ? `http://127.0.0.1:${port}` : '' };
 }
 
-/** Stops the rules engine, closes every app, stops the store and removes the temp dir. */
-export async function stopApp(f: StoreFixture): Promise<void> {
+/**
+ * Stops the rules engine, closes every app, stops the store and removes the temp dir; nothing
+ * when the fixture never started (a failed beforeAll then reports its own error alone).
+ */
+export async function stopApp(f: StoreFixture | undefined): Promise<void> {
+  if (!f) return;
   await f.rules?.stop();
   for (const a of f.apps) await a.app.close();
   await f.store.stop();
