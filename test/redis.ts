@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis, type RedisOptions as ClientOptions } from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,4 +58,22 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test redis-server and one ioredis client connected to it. */
+export interface RedisWithClient {
+  server: TestRedis;
+  redis: Redis;
+}
+
+/** startRedis, then a client on it (`client` for its reconnect policy and the like). */
+export async function startRedisWithClient(options: RedisOptions = {}, client: ClientOptions = {}): Promise<RedisWithClient> {
+  const server = await startRedis(options);
+  return { server, redis: new Redis(server.url, client) };
+}
+
+/** Disconnects the client and stops the server (removing its directory). */
+export async function stopRedisWithClient(r: RedisWithClient): Promise<void> {
+  r.redis.disconnect();
+  await r.server.stop();
 }

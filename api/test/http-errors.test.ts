@@ -1,13 +1,8 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../core/src/errors.ts';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
-import type { Store } from '../../core/src/store/store.ts';
 import { MAX_TS_MS } from '../../core/src/store/time-range.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import { login } from '../../test/clients.ts';
+import { appOn, startApp, stopApp, type AppFixture } from './app-fixture.ts';
 
 /**
  * Codes and statuses of the API's own refusals (review 1, findings 7 and 8), over real
@@ -16,29 +11,16 @@ import { buildApp, type HazardwatchApp } from '../src/app.ts';
  * answer one code, and a foreign jurisdiction on /api/alerts answers as an unknown one.
  */
 describe('API error codes and statuses', () => {
-  const dir = tempDir('hw-http-errors-');
-  const { registry, catalogue } = demo();
-  let store: Store;
-  let hw: HazardwatchApp;
+  let f: AppFixture;
   let base: string;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics: createMetrics(), actions: { run: () => undefined }, sessionTtlMs: 60_000, dashboardDir: dir });
-    await hw.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(hw.app.server.address() as { port: number }).port}`;
-    for (const u of ['city', 'township', 'officer']) {
-      const res = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: 'hazardwatch' }) });
-      tokens[u] = ((await res.json()) as { token: string }).token;
-    }
+    f = await startApp('hw-http-errors-', { listen: true });
+    base = f.base;
+    for (const u of ['city', 'township', 'officer']) tokens[u] = await login(f.port, u);
   });
-  afterAll(async () => {
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   const call = async (path: string, init: RequestInit & { user?: string } = {}) => {
     const headers = new Headers(init.headers);
@@ -76,7 +58,7 @@ describe('API error codes and statuses', () => {
     // With the dashboard served, its wildcard route takes an over-long path parameter: a coded 404.
     expect(await call(`/api/alerts/${'a'.repeat(1200)}`, { user: 'city' })).toMatchObject({ status: 404, body: { code: 'HW_ERR_NOT_FOUND' } });
     // Without it, Fastify's own 414 carries a code too.
-    const bare = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics: createMetrics(), actions: { run: () => undefined }, sessionTtlMs: 60_000, dashboardDir: `${dir}/not-built` });
+    const bare = appOn(f, { settings: { dashboardDir: `${f.dir}/not-built` } });
     try {
       const res = await bare.app.inject({ method: 'GET', url: `/api/alerts/${'a'.repeat(1200)}` });
       expect(res.statusCode).toBe(414);

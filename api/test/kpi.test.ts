@@ -1,14 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
 import type { Alert, AlertEvent, AlertLevel, Reading } from '../../core/src/types.ts';
-import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { HazardwatchApp } from '../src/app.ts';
 import { MAX_HISTORIES } from '../src/kpi-data.ts';
+import { startApp, stopApp, tokensFor, type AppFixture } from './app-fixture.ts';
 
 /**
  * GET /api/kpi end to end (issue 12 item 6): stored readings and alert events in a real
@@ -19,21 +14,19 @@ const D = 24 * H;
 const T = Date.UTC(2026, 9, 1, 8); // the period [T, T + 2 h)
 
 describe('GET /api/kpi: pass rate regulators can trust', () => {
-  const dir = tempDir('hw-kpi-');
-  const { registry, catalogue } = demo();
+  let f: AppFixture;
   let store: Store;
-  let rules: RulesEngine;
   let hw: HazardwatchApp;
   let token = '';
 
   const readings = (id: string, from: number, to: number, stepMs: number): Reading[] => {
-    const s = registry.current.sensors.get(id)!;
+    const s = f.registry.current.sensors.get(id)!;
     const out: Reading[] = [];
     for (let ts = from; ts < to; ts += stepMs) out.push({ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: 0.1, unit: s.agentDef.unit, valueStd: 0.1 });
     return out;
   };
   const event = (sensorId: string, alertId: string, kind: AlertEvent['kind'], ts: number, level: AlertLevel, openedAt: number): AlertEvent => {
-    const s = registry.current.sensors.get(sensorId)!;
+    const s = f.registry.current.sensors.get(sensorId)!;
     const alert: Alert = {
       id: alertId, sensorId, rule: 'twa', enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, agent: s.agent, townshipId: 'xz-tongshan-liguo',
       level, state: kind === 'cleared' ? 'cleared' : kind === 'acknowledged' ? 'acknowledged' : 'open', openedAt, updatedAt: ts,
@@ -47,15 +40,9 @@ describe('GET /api/kpi: pass rate regulators can trust', () => {
   };
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
-    const metrics = createMetrics();
-    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir });
-    await hw.loadHistory();
-    await rules.start();
-    await hw.app.ready();
-    token = ((await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'district', password: 'hazardwatch' } })).json() as { token: string }).token;
+    f = await startApp('hw-kpi-', { rules: true, loadHistory: true });
+    ({ store, hw } = f);
+    token = (await tokensFor(hw, ['district'])).district!;
 
     // Every Liguo sensor reports every 2 s (its registry interval) through the period, except:
     const full = ['cement-liguo.dust-resp-1', 'cement-liguo.dust-total-1', 'cement-liguo.so2-1', 'foundry-liguo.silica-resp-1', 'foundry-liguo.silica-total-1', 'foundry-liguo.weld-1'];
@@ -76,12 +63,7 @@ describe('GET /api/kpi: pass rate regulators can trust', () => {
       event('foundry-liguo.weld-1', 'a-long', 'acknowledged', T - 10 * D, 'orange', T - 45 * D),
     ]);
   });
-  afterAll(async () => {
-    await rules.stop();
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   it('fails points whose exceedance began before the period and is still active, and reports points with too little data as not assessed', async () => {
     const res = await kpi(`jurisdiction=xz-tongshan-liguo&from=${T}&to=${T + 2 * H}`);

@@ -1,11 +1,8 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { HazardwatchApp } from '../src/app.ts';
+import { appOn, startStore, stopApp, type StoreFixture } from './app-fixture.ts';
 
 /**
  * Login throttling against floods and lockouts (review 1, findings 3 and 4): a throttled
@@ -15,14 +12,11 @@ import { buildApp, type HazardwatchApp } from '../src/app.ts';
  * attacker naming `city` cannot keep the real user out of their usual address.
  */
 describe('login throttling: flood and lockout', () => {
-  const dir = tempDir('hw-login-throttle-');
-  const { registry, catalogue } = demo();
+  let f: StoreFixture;
   let store: Store;
-  const apps: HazardwatchApp[] = [];
   const make = () => {
     const metrics = createMetrics();
-    const hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, actions: { run: () => undefined }, sessionTtlMs: 60_000, dashboardDir: dir, loginThrottle: { perAccountPerMin: 5, perAddressPerMin: 12 } });
-    apps.push(hw);
+    const hw = appOn(f, { metrics, settings: { loginThrottle: { perAccountPerMin: 5, perAddressPerMin: 12 } } });
     return { hw, metrics };
   };
   const attempt = (hw: HazardwatchApp, username: string, password: string, address: string) =>
@@ -33,14 +27,10 @@ describe('login throttling: flood and lockout', () => {
     (await metrics.registry.getSingleMetric('hw_api_login_throttled_total')!.get()).values.reduce((n, v) => n + v.value, 0);
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
+    f = await startStore('hw-login-throttle-');
+    store = f.store;
   });
-  afterAll(async () => {
-    for (const a of apps) await a.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   it('audits 1,000 throttled logins from one address in a handful of rows, and counts them all in hw_api_login_throttled_total', async () => {
     const { hw, metrics } = make();

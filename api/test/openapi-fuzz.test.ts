@@ -1,15 +1,11 @@
-import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ERRORS } from '../../core/src/errors.ts';
 import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
 import { createInfluxStore } from '../../core/src/store/influx-store.ts';
-import type { Store } from '../../core/src/store/store.ts';
-import type { Reading } from '../../core/src/types.ts';
-import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { RulesEngine } from '../../rules/src/engine.ts';
+import type { HazardwatchApp } from '../src/app.ts';
+import { feed, readingNow, startApp, stopApp, tokensFor, type AppFixture } from './app-fixture.ts';
 
 /**
  * An API fuzz that walks the generated OpenAPI document (issue 12 item 15): every route,
@@ -44,46 +40,26 @@ const RUNS_PER_ROUTE = 60;
 const RUNS_LOGIN = 12;
 
 describe('API fuzz over the OpenAPI document', () => {
-  const dir = tempDir('hw-fuzz-');
-  const { registry, catalogue } = demo();
-  let store: Store;
-  let rules: RulesEngine;
+  let f: AppFixture & { rules: RulesEngine };
   let hw: HazardwatchApp;
   const tokens: Record<string, string | undefined> = { none: undefined, bogus: 'not-a-token' };
   const alertIds: string[] = [];
 
-  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
-    const s = registry.current.sensors.get(id)!;
-    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
-  };
+  const reading = (id: string, valueStd: number, ts?: number) => readingNow(f.registry, id, valueStd, ts);
 
   beforeAll(async () => {
-    store = createInfluxStore({ url: inject('influxUrl'), database: `fuzz_${Date.now()}`, retentionPolicy: '', org: '', bucket: '', token: '', username: '', password: '', timeoutMs: 5000 }, silentLogger());
-    await store.start();
-    const metrics = createMetrics();
-    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 600_000, dashboardDir: dir });
-    await rules.start();
-    await hw.app.ready();
-    for (const u of registry.current.users.keys()) {
-      const res = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: u, password: 'hazardwatch' } });
-      tokens[u] = (res.json() as { token: string }).token;
-    }
+    const store = () => createInfluxStore({ url: inject('influxUrl'), database: `fuzz_${Date.now()}`, retentionPolicy: '', org: '', bucket: '', token: '', username: '', password: '', timeoutMs: 5000 }, silentLogger());
+    f = await startApp('hw-fuzz-', { store, rules: true, settings: { sessionTtlMs: 600_000 } });
+    hw = f.hw;
+    Object.assign(tokens, await tokensFor(hw, f.registry.current.users.keys()));
     const rs = [reading('cement-liguo.dust-resp-1', 9), reading('chem-dawu.h2s-1', 30), reading('coal-liuxin.noise-1', 120)];
-    await store.writeReadings(rs);
-    rules.handleReadings(rs);
-    hw.onReadings(rs);
-    await rules.flush();
-    alertIds.push(...rules.activeAlerts().map((a) => a.id));
+    await f.store.writeReadings(rs);
+    await feed(f, rs);
+    alertIds.push(...f.rules.activeAlerts().map((a) => a.id));
   });
-  afterAll(async () => {
-    await rules.stop();
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
-  const realIds = () => [...registry.current.sensors.keys()].slice(0, 3).concat(alertIds, [...registry.current.jurisdictions.keys()].slice(0, 3), [...registry.current.enterprises.keys()].slice(0, 2));
+  const realIds = () => [...f.registry.current.sensors.keys()].slice(0, 3).concat(alertIds, [...f.registry.current.jurisdictions.keys()].slice(0, 3), [...f.registry.current.enterprises.keys()].slice(0, 2));
   const nastyStrings = ['', 'a', "'", '"', '\\', '\n', 'a\u0000b', '\u007f', '\ud800', '徐州\'"\\', "x' OR 1=1 --", '%', '../..', ' '];
 
   /** Values at and just past the bounds of a schema, plus typical ones. */

@@ -1,57 +1,31 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
-import type { Reading } from '../../core/src/types.ts';
-import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { RulesEngine } from '../../rules/src/engine.ts';
+import type { HazardwatchApp } from '../src/app.ts';
+import { feed, readingNow, startApp, stopApp, tokensFor, type AppFixture } from './app-fixture.ts';
 
 /** Route tests with inject(), against a real SQLite store and the real rules engine. */
 describe('API routes and jurisdiction scoping', () => {
-  const dir = tempDir('hw-api-');
-  const { registry, catalogue } = demo();
+  let f: AppFixture & { rules: RulesEngine };
   let store: Store;
   let rules: RulesEngine;
   let hw: HazardwatchApp;
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string> = {};
 
-  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
-    const s = registry.current.sensors.get(id)!;
-    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
-  };
+  const reading = (id: string, valueStd: number, ts?: number) => readingNow(f.registry, id, valueStd, ts);
   const get = async (user: string, url: string) => {
     const res = await hw.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${tokens[user]}` } });
     return { status: res.statusCode, body: res.json() as unknown };
   };
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
-    const metrics = createMetrics();
-    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir });
-    await hw.loadHistory();
-    await rules.start();
-    await hw.app.ready();
-    for (const u of ['city', 'district', 'township', 'officer']) {
-      const res = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: u, password: 'hazardwatch' } });
-      tokens[u] = (res.json() as { token: string }).token;
-    }
+    f = await startApp('hw-api-', { rules: true, loadHistory: true });
+    ({ store, rules, hw } = f);
+    tokens = await tokensFor(hw, ['city', 'district', 'township', 'officer']);
     // Red alerts at a Liguo plant (the township inspector's) and at a Dawu plant (not theirs).
-    const rs = [reading('cement-liguo.dust-resp-1', 9), reading('chem-dawu.h2s-1', 30), reading('coal-liuxin.noise-1', 82)];
-    rules.handleReadings(rs);
-    hw.onReadings(rs);
-    await rules.flush();
+    await feed(f, [reading('cement-liguo.dust-resp-1', 9), reading('chem-dawu.h2s-1', 30), reading('coal-liuxin.noise-1', 82)]);
   });
-  afterAll(async () => {
-    await rules.stop();
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   it('refuses a wrong password with a coded 401 and a bad body with the field named', async () => {
     const wrong = await hw.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'city', password: 'nope' } });
@@ -133,7 +107,7 @@ describe('API routes and jurisdiction scoping', () => {
     const res = await get('city', '/api/kpi');
     const rows = res.body as { jurisdictionId: string; points: number; passing: number; failing: number; notAssessed: number; passRatePct: number; dataCompletenessPct: number; targetPct: number; meetsTarget: boolean }[];
     const city = rows.find((r) => r.jurisdictionId === 'xz')!;
-    expect(city.points).toBe(registry.current.sensors.size);
+    expect(city.points).toBe(f.registry.current.sensors.size);
     // Two monitoring points exceeded (red): dust at Liguo cement, H2S at Dawu chemical.
     // Issue 12 item 6: the other points have a reading or none in 30 days, so they are not
     // assessed (they used to count as passing, overstating the rate).

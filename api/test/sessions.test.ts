@@ -1,14 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
 import { buildRegistry } from '../../core/src/registry.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
-import type { Store } from '../../core/src/store/store.ts';
 import { login, openSocket } from '../../test/clients.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { HazardwatchApp } from '../src/app.ts';
+import { appOn, startApp, stopApp, type AppFixture } from './app-fixture.ts';
 
 /**
  * Sessions end when they end (issue 12 item 14): an open WebSocket closes within a second
@@ -17,9 +12,7 @@ import { buildApp, type HazardwatchApp } from '../src/app.ts';
  * security headers; the jurisdiction tree is scoped.
  */
 describe('sessions, login throttling and security headers', () => {
-  const dir = tempDir('hw-sessions-');
-  const { registry, catalogue } = demo();
-  let store: Store;
+  let f: AppFixture;
   let hw: HazardwatchApp;
   /** A second app for the throttling tests, with low limits and its own counters. */
   let limited: HazardwatchApp;
@@ -27,21 +20,13 @@ describe('sessions, login throttling and security headers', () => {
   const TTL_MS = 3000;
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
     // Heartbeats once a minute: a close within a second cannot come from the heartbeat.
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics: createMetrics(), actions: { run: () => undefined }, sessionTtlMs: TTL_MS, dashboardDir: dir, heartbeatMs: 60_000, loginThrottle: { perAccountPerMin: 100, perAddressPerMin: 100 } });
-    limited = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics: createMetrics(), actions: { run: () => undefined }, sessionTtlMs: 60_000, dashboardDir: dir, loginThrottle: { perAccountPerMin: 5, perAddressPerMin: 12 } });
+    f = await startApp('hw-sessions-', { listen: true, settings: { sessionTtlMs: TTL_MS, heartbeatMs: 60_000, loginThrottle: { perAccountPerMin: 100, perAddressPerMin: 100 } } });
+    ({ hw, port } = f);
+    limited = appOn(f, { settings: { loginThrottle: { perAccountPerMin: 5, perAddressPerMin: 12 } } });
     await limited.app.ready();
-    await hw.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (hw.app.server.address() as { port: number }).port;
   });
-  afterAll(async () => {
-    await hw.app.close();
-    await limited.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   const closedWithin = async (sock: Awaited<ReturnType<typeof openSocket>>, what: string) => {
     const t0 = Date.now();
@@ -76,16 +61,16 @@ describe('sessions, login throttling and security headers', () => {
     const sock = await openSocket(port, token);
     await waitFor(() => sock.messages.find((m) => m.type === 'hello'), { what: 'hello' });
     const closed = closedWithin(sock, 'removal');
-    const file = structuredClone(registry.current.file);
-    const before = registry.current;
-    registry.reload(buildRegistry({ ...file, users: file.users.filter((u) => u.username !== 'township') }, catalogue));
+    const file = structuredClone(f.registry.current.file);
+    const before = f.registry.current;
+    f.registry.reload(buildRegistry({ ...file, users: file.users.filter((u) => u.username !== 'township') }, f.catalogue));
     try {
       const { code, ms } = await closed;
       expect(code).toBe(4401);
       expect(ms).toBeLessThan(1000);
       expect((await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     } finally {
-      registry.reload(before);
+      f.registry.reload(before);
     }
   });
 
@@ -121,7 +106,7 @@ describe('sessions, login throttling and security headers', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     // Audited where the audit log is kept (the store), with the address and the reason.
-    const events = await store.queryAccessEvents({ since: 0, until: Date.now() + 1000, limit: 5000 });
+    const events = await f.store.queryAccessEvents({ since: 0, until: Date.now() + 1000, limit: 5000 });
     const city = events.filter((e) => e.username === 'city' && e.kind === 'login-failed');
     expect(city.map((e) => e.address)).toEqual(expect.arrayContaining(['10.0.0.1', '10.0.0.5', '10.0.0.6']));
     // A throttled attempt is audited once per window and account (review 1 finding 3): the
@@ -180,7 +165,7 @@ describe('sessions, login throttling and security headers', () => {
       const list = (await hw.app.inject({ method: 'GET', url: '/api/jurisdictions', headers: { authorization: `Bearer ${token}` } })).json() as { id: string }[];
       return list.map((j) => j.id).sort();
     };
-    const all = [...registry.current.jurisdictions.keys()].sort();
+    const all = [...f.registry.current.jurisdictions.keys()].sort();
     expect(await tree('city')).toEqual(all);
     const district = await tree('district');
     expect(district).toContain('xz');

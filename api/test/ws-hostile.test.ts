@@ -1,13 +1,8 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
-import type { Store } from '../../core/src/store/store.ts';
 import { login, openSocket } from '../../test/clients.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import { startApp, stopApp, type AppFixture } from './app-fixture.ts';
 
 /**
  * Hostile WebSocket messages from a logged-in user (review 1, finding 1): deeply nested
@@ -16,10 +11,7 @@ import { buildApp, type HazardwatchApp } from '../src/app.ts';
  * keep working. An unexpected failure inside the handler closes only that socket (1011).
  */
 describe('WebSocket: hostile client messages', () => {
-  const dir = tempDir('hw-ws-hostile-');
-  const { registry, catalogue } = demo();
-  let store: Store;
-  let hw: HazardwatchApp;
+  let f: AppFixture;
   let port: number;
   const metrics = createMetrics();
   const uncaught: unknown[] = [];
@@ -27,17 +19,12 @@ describe('WebSocket: hostile client messages', () => {
 
   beforeAll(async () => {
     process.on('uncaughtException', onUncaught);
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, actions: { run: () => undefined }, sessionTtlMs: 60_000, dashboardDir: dir, heartbeatMs: 200 });
-    await hw.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (hw.app.server.address() as { port: number }).port;
+    f = await startApp('hw-ws-hostile-', { metrics, listen: true, settings: { heartbeatMs: 200 } });
+    port = f.port;
   });
   afterAll(async () => {
     process.off('uncaughtException', onUncaught);
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stopApp(f);
   });
 
   const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -97,7 +84,7 @@ describe('WebSocket: hostile client messages', () => {
     const victim = await openSocket(port, await login(port, 'township'));
     await waitFor(() => victim.messages.find((m) => m.type === 'snapshot'), { what: 'snapshot' });
     // A defect stand-in: the registry throws while the subscription is checked.
-    const reg = registry.current;
+    const reg = f.registry.current;
     const original = reg.visibleEnterprises;
     let armed = true;
     reg.visibleEnterprises = function (this: typeof reg, ...args: Parameters<typeof original>) {

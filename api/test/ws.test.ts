@@ -1,54 +1,31 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/src/logger.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
-import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
-import type { Store } from '../../core/src/store/store.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
-import { createRulesEngine, type RulesEngine } from '../../rules/src/engine.ts';
+import type { RulesEngine } from '../../rules/src/engine.ts';
 import { login, openSocket } from '../../test/clients.ts';
-import { demo, tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
-import { buildApp, type HazardwatchApp } from '../src/app.ts';
+import type { HazardwatchApp } from '../src/app.ts';
+import { feed as feedApp, readingNow, startApp, stopApp, type AppFixture } from './app-fixture.ts';
 
 /**
  * The WebSocket over a real TCP socket: live readings scoped to the user, replay after a
  * reconnect, heartbeats, and a client that stops reading is dropped without holding up others.
  */
 describe('WebSocket', () => {
-  const dir = tempDir('hw-ws-');
-  const { registry, catalogue } = demo();
-  let store: Store;
+  let f: AppFixture & { rules: RulesEngine };
   let rules: RulesEngine;
   let hw: HazardwatchApp;
   let port: number;
   const metrics = createMetrics();
 
-  const reading = (id: string, valueStd: number, ts = Date.now()): Reading => {
-    const s = registry.current.sensors.get(id)!;
-    return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd };
-  };
-  const feed = async (rs: Reading[]) => {
-    rules.handleReadings(rs);
-    hw.onReadings(rs);
-    await rules.flush();
-  };
+  const reading = (id: string, valueStd: number, ts?: number) => readingNow(f.registry, id, valueStd, ts);
+  const feed = (rs: Reading[]) => feedApp(f, rs);
 
   beforeAll(async () => {
-    store = createSqliteStore(dir, silentLogger());
-    await store.start();
-    rules = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics, onAlertEvent: (e) => hw.publishAlertEvent(e) }, { clearHoldMs: 30_000 });
-    hw = buildApp({ registry, store, catalogue, logger: silentLogger(), metrics, insights: rules, actions: { run: (cmd) => rules.command(cmd) }, sessionTtlMs: 60_000, dashboardDir: dir, heartbeatMs: 200 });
-    await rules.start();
-    await hw.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (hw.app.server.address() as { port: number }).port;
+    f = await startApp('hw-ws-', { rules: true, metrics, listen: true, settings: { heartbeatMs: 200 } });
+    ({ rules, hw, port } = f);
   });
-  afterAll(async () => {
-    await rules.stop();
-    await hw.app.close();
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApp(f));
 
   it('sends live readings of the sensors a user subscribed to, and refuses sensors outside their scope', async () => {
     const sock = await openSocket(port, await login(port, 'township'));

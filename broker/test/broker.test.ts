@@ -12,15 +12,8 @@ import { createMetrics } from '../../core/src/metrics.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { waitFor } from '../../test/ports.ts';
 import { startRedis } from '../../test/redis.ts';
-import { createBroker, type Broker, type BrokerConfig, type Presence } from '../src/broker.ts';
-import { smallRegistry } from './fixtures.ts';
-
-const SVC = { serviceUsername: 'svc', servicePassword: 'svc-secret' };
-const base: BrokerConfig = { host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, ...SVC };
-const connect = (port: number, user?: string, password?: string, extra: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: user, password, reconnectPeriod: 0, connectTimeout: 5000, ...extra });
-const gw = (port: number, e: string, g: string, extra: mqtt.IClientOptions = {}) => connect(port, `${e}/${g}`, `${e}-${g}-secret`, extra);
-const codeOf = (p: Promise<MqttClient>) => p.then(async (c) => (await c.endAsync(), 0), (e: { code?: number }) => e.code);
+import { createBroker, type Broker, type Presence } from '../src/broker.ts';
+import { brokerConfig as base, codeOf, connect, gw, smallRegistry, startBroker } from './fixtures.ts';
 
 describe('broker: authentication, ACL, limits', () => {
   let broker: Broker;
@@ -31,9 +24,7 @@ describe('broker: authentication, ACL, limits', () => {
   const metrics = createMetrics();
 
   beforeAll(async () => {
-    fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger(), metrics, onPresence: (p) => presence.push(p) }, { ...base, ratePerGatewayPerS: 5, rateBurst: 20, authFailLimit: 3, authBlockS: 60 });
-    await broker.start();
+    ({ broker, fx } = await startBroker({ metrics, onPresence: (p) => presence.push(p) }, { ratePerGatewayPerS: 5, rateBurst: 20, authFailLimit: 3, authBlockS: 60 }));
     svc = await connect(broker.port(), 'svc', 'svc-secret');
     await svc.subscribeAsync('hw/#', { qos: 1 });
     svc.on('message', (t) => seen.push(t));
@@ -101,9 +92,7 @@ describe('broker: limits, revocation, presence', () => {
   let fx: Awaited<ReturnType<typeof smallRegistry>>;
   const presence: Presence[] = [];
   beforeAll(async () => {
-    fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger(), onPresence: (p) => presence.push(p) }, { ...base, ratePerGatewayPerS: 5, rateBurst: 10, maxConnections: 3 });
-    await broker.start();
+    ({ broker, fx } = await startBroker({ onPresence: (p) => presence.push(p) }, { ratePerGatewayPerS: 5, rateBurst: 10, maxConnections: 3 }));
   });
   afterAll(async () => broker?.stop());
 
@@ -167,9 +156,7 @@ describe('broker: TLS and WebSocket listeners', () => {
     run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
     run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
-    const fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger() }, { ...base, tlsPort: 0, tlsCert: join(dir, 'server.pem'), tlsKey: join(dir, 'server.key'), wsPort: 0 });
-    await broker.start();
+    ({ broker } = await startBroker({}, { tlsPort: 0, tlsCert: join(dir, 'server.pem'), tlsKey: join(dir, 'server.key'), wsPort: 0 }));
   });
   afterAll(async () => {
     await broker?.stop();
@@ -234,9 +221,7 @@ describe('broker: TLS and WebSocket listeners', () => {
 describe('broker: interop with Mosquitto clients', () => {
   let broker: Broker;
   beforeAll(async () => {
-    const fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger() }, base);
-    await broker.start();
+    ({ broker } = await startBroker({}, {}));
   });
   afterAll(async () => broker?.stop());
 

@@ -4,15 +4,9 @@ import { silentLogger } from '../../core/src/logger.ts';
 import { waitFor } from '../../test/ports.ts';
 import { startRedis } from '../../test/redis.ts';
 import { AuthThrottle } from '../src/auth-throttle.ts';
-import { createBroker, type Broker, type BrokerConfig, type Presence } from '../src/broker.ts';
+import { createBroker, type Broker, type Presence } from '../src/broker.ts';
 import { createRedisClientIds } from '../src/client-ids.ts';
-import { smallRegistry } from './fixtures.ts';
-
-const base: BrokerConfig = { host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, serviceUsername: 'svc', servicePassword: 'svc-secret' };
-const connect = (port: number, user: string, password: string, extra: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: user, password, reconnectPeriod: 0, connectTimeout: 5000, ...extra });
-const gw = (port: number, e: string, g: string, extra: mqtt.IClientOptions = {}) => connect(port, `${e}/${g}`, `${e}-${g}-secret`, extra);
-const codeOf = (p: Promise<MqttClient>) => p.then(async (c) => (await c.endAsync(), 0), (e: { code?: number }) => e.code);
+import { brokerConfig as base, codeOf, connect, gw, smallRegistry, startBroker } from './fixtures.ts';
 /** Whether the client's connection closes within `ms`. */
 const closesWithin = (c: MqttClient, ms: number) => new Promise<boolean>((r) => {
   const t = setTimeout(() => r(false), ms);
@@ -24,9 +18,7 @@ describe('broker: client ids belong to identities', () => {
   let broker: Broker;
   const presence: Presence[] = [];
   beforeAll(async () => {
-    const fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger(), onPresence: (p) => presence.push(p) }, { ...base, maxPersistentSessionsPerGateway: 3 });
-    await broker.start();
+    ({ broker } = await startBroker({ onPresence: (p) => presence.push(p) }, { maxPersistentSessionsPerGateway: 3 }));
   });
   afterAll(async () => broker?.stop());
 
@@ -101,9 +93,7 @@ describe('broker: client ids belong to identities', () => {
 describe('broker: login throttling per address and per account', () => {
   let broker: Broker;
   beforeAll(async () => {
-    const fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger() }, { ...base, authFailLimit: 3, authFailLimitPerAccount: 2, authBlockS: 60 });
-    await broker.start();
+    ({ broker } = await startBroker({}, { authFailLimit: 3, authFailLimitPerAccount: 2, authBlockS: 60 }));
   });
   afterAll(async () => broker?.stop());
 
@@ -153,9 +143,7 @@ describe('broker: login throttling per address and per account', () => {
 describe('broker: per-account lockout over MQTT', () => {
   let broker: Broker;
   beforeAll(async () => {
-    const fx = await smallRegistry();
-    broker = createBroker({ registry: fx.holder, logger: silentLogger() }, { ...base, authFailLimit: 10, authFailLimitPerAccount: 2, authBlockS: 60 });
-    await broker.start();
+    ({ broker } = await startBroker({}, { authFailLimit: 10, authFailLimitPerAccount: 2, authBlockS: 60 }));
   });
   afterAll(async () => broker?.stop());
 

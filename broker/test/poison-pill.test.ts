@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt, { type MqttClient } from 'mqtt';
-import { silentLogger } from '../../core/src/logger.ts';
+import type { MqttClient } from 'mqtt';
 import { waitFor } from '../../test/ports.ts';
-import { createBroker, type Broker, type BrokerConfig } from '../src/broker.ts';
-import { smallRegistry } from './fixtures.ts';
-
-const base: BrokerConfig = { host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, serviceUsername: 'svc', servicePassword: 'svc-secret' };
-const connect = (port: number, user: string, password: string | Buffer, extra: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: user, password: password as string, reconnectPeriod: 0, connectTimeout: 5000, ...extra });
-const codeOf = (p: Promise<MqttClient>) => p.then(async (c) => (await c.endAsync(), 0), (e: { code?: number }) => e.code);
+import type { Broker } from '../src/broker.ts';
+import { codeOf, connect, startBroker } from './fixtures.ts';
 
 describe('broker: no poison pill', () => {
   let broker: Broker;
@@ -17,12 +11,7 @@ describe('broker: no poison pill', () => {
   const handedToIngest: number[] = [];
 
   beforeAll(async () => {
-    const fx = await smallRegistry();
-    broker = createBroker({
-      registry: fx.holder, logger: silentLogger(),
-      beforeAck: (_topic, payload) => (handedToIngest.push(payload.length), undefined),
-    }, base);
-    await broker.start();
+    ({ broker } = await startBroker({ beforeAck: (_topic, payload) => (handedToIngest.push(payload.length), undefined) }));
     svc = await connect(broker.port(), 'svc', 'svc-secret');
     await svc.subscribeAsync('hw/v1/+/+/up', { qos: 1 });
     svc.on('message', (topic, p, packet) => up.push({ topic, bytes: p.length, retain: packet.retain }));

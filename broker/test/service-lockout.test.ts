@@ -1,10 +1,7 @@
-import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt from 'mqtt';
-import { silentLogger } from '../../core/src/logger.ts';
 import { AuthThrottle } from '../src/auth-throttle.ts';
-import { createBroker, type Broker, type BrokerConfig } from '../src/broker.ts';
-import { smallRegistry } from './fixtures.ts';
+import type { Broker } from '../src/broker.ts';
+import { loginFrom, startBroker } from './fixtures.ts';
 
 /**
  * Review 1 finding 4 (broker part): guesses at the service account from 4+ addresses locked
@@ -12,28 +9,11 @@ import { smallRegistry } from './fixtures.ts';
  * and API services could not reconnect. The service account is now never locked per
  * account; its failures still block the guessing addresses.
  */
-const base: BrokerConfig = { host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, serviceUsername: 'svc', servicePassword: 'svc-secret' };
-
-/** CONNACK code of a login from `localAddress` (127.0.0.0/8 is all loopback on Linux): 0 = admitted. */
-function loginFrom(port: number, localAddress: string, username: string, password: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = new mqtt.MqttClient(() => createConnection({ host: '127.0.0.1', port, localAddress }), { username, password, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4 });
-    c.once('connect', () => c.end(true, () => resolve(0)));
-    c.once('error', (err: Error & { code?: number }) => {
-      c.end(true);
-      if (typeof err.code === 'number') resolve(err.code);
-      else reject(err);
-    });
-  });
-}
-
 describe('broker: the service account is never locked out per account', () => {
   let broker: Broker;
   beforeAll(async () => {
-    const fx = await smallRegistry();
     // 5 failures a minute per address, 20 per account (the defaults' ratio), blocked 60 s.
-    broker = createBroker({ registry: fx.holder, logger: silentLogger() }, { ...base, authFailLimit: 5, authFailLimitPerAccount: 20, authBlockS: 60 });
-    await broker.start();
+    ({ broker } = await startBroker({}, { authFailLimit: 5, authFailLimitPerAccount: 20, authBlockS: 60 }));
   });
   afterAll(async () => broker?.stop());
 

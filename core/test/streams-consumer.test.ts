@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../../test/redis.ts';
+import { startRedisWithClient, stopRedisWithClient, type TestRedis } from '../../test/redis.ts';
 import { waitFor } from '../../test/ports.ts';
 import { createPartitionedLog } from '../src/streams/partitioned-log.ts';
 import type { DeadLetter } from '../src/streams/group-consumer.ts';
@@ -11,14 +11,8 @@ interface Msg { seq: number }
 
 let server: TestRedis;
 let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+beforeAll(async () => ({ server, redis } = await startRedisWithClient()));
+afterAll(() => stopRedisWithClient({ server, redis }));
 
 const ref = (e: StreamEntry<unknown>) => `${e.partition}/${e.id}`;
 

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../../test/redis.ts';
+import { startRedisWithClient, stopRedisWithClient, type TestRedis } from '../../test/redis.ts';
 import { waitFor } from '../../test/ports.ts';
 import { createPartitionedLog } from '../src/streams/partitioned-log.ts';
 
@@ -9,14 +9,10 @@ interface Msg { seq: number }
 let server: TestRedis;
 let redis: Redis;
 beforeAll(async () => {
-  server = await startRedis({ aof: 'always' });
-  redis = new Redis(server.url, { retryStrategy: () => 50 });
+  ({ server, redis } = await startRedisWithClient({ aof: 'always' }, { retryStrategy: () => 50 }));
   redis.on('error', () => undefined); // reconnects are expected here
 });
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+afterAll(() => stopRedisWithClient({ server, redis }));
 
 describe('streams durability with AOF appendfsync always (real redis-server)', () => {
   it('a Redis kill -9 and restart under load loses no acknowledged append, and the group resumes where it was', async () => {

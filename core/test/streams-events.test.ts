@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../../test/redis.ts';
+import { startRedisWithClient, stopRedisWithClient, type TestRedis } from '../../test/redis.ts';
 import { waitFor } from '../../test/ports.ts';
 import { createEventStream } from '../src/streams/event-stream.ts';
 import type { StreamEntry } from '../src/streams/stream-entry.ts';
@@ -9,14 +9,8 @@ interface AlertEvent { alert: string; n: number }
 
 let server: TestRedis;
 let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+beforeAll(async () => ({ server, redis } = await startRedisWithClient()));
+afterAll(() => stopRedisWithClient({ server, redis }));
 
 describe('fan-out event stream (real redis-server)', () => {
   it('every replica sees every event in order with the same ids; a client resumes from any id with a bounded replay', async () => {

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../../test/redis.ts';
+import { startRedisWithClient, stopRedisWithClient, type TestRedis } from '../../test/redis.ts';
 import { waitFor } from '../../test/ports.ts';
 import { fnv1a } from '../src/fnv1a.ts';
 import { HwError } from '../src/errors.ts';
@@ -11,14 +11,8 @@ interface Msg { e: string; seq: number }
 
 let server: TestRedis;
 let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+beforeAll(async () => ({ server, redis } = await startRedisWithClient()));
+afterAll(() => stopRedisWithClient({ server, redis }));
 
 const ids = (xs: readonly unknown[]) => xs.map((x) => (x as [string])[0]);
 
