@@ -106,6 +106,27 @@ export function parseReport(payload: Buffer | string, maxBytes = 16 * 1024): Hea
   return { service: r.service, ts: r.ts, intervalMs: r.intervalMs, components: Object.fromEntries(entries.map(([k, c]) => [k, { ok: c.ok, detail: c.detail?.slice(0, MAX_DETAIL_CHARS) }])) };
 }
 
+/** A sharded ingest worker's service name: `ingest-{k}of{N}`. */
+const SHARD_SERVICE = /^ingest-(\d{1,3})of(\d{1,3})$/;
+
+/**
+ * The shard layout in force: N of the most recent `ingest-kofN` report, and the components
+ * its shards report. Undefined when ingest is not sharded.
+ */
+function shardLayout(reports: ReadonlyMap<string, { report: HealthReport; receivedAt: number }>): { count: number; components: string[] } | undefined {
+  let newest: { count: number; at: number } | undefined;
+  for (const [service, { receivedAt }] of reports) {
+    const m = SHARD_SERVICE.exec(service);
+    if (!m) continue;
+    const count = Number(m[2]);
+    if (count >= 1 && (!newest || receivedAt > newest.at)) newest = { count, at: receivedAt };
+  }
+  if (!newest) return undefined;
+  const components = new Set<string>();
+  for (const [service, { report }] of reports) if (SHARD_SERVICE.exec(service)?.[2] === String(newest.count)) for (const c of Object.keys(report.components)) components.add(c);
+  return { count: newest.count, components: [...components] };
+}
+
 /**
  * The API's view of the split deployment's health: the last report of each service,
  * merged per component. A component that several services report (sharded ingest) is ok
@@ -129,7 +150,11 @@ export function createHealthBoard(now: () => number = Date.now) {
     components(expected: readonly string[]): Record<string, ComponentHealth> {
       const t = now();
       const merged = new Map<string, { ok: boolean; details: string[] }>();
-      for (const { report, receivedAt } of reports.values()) {
+      const layout = shardLayout(reports);
+      for (const [service, { report, receivedAt }] of reports) {
+        // Shards of an earlier layout (ingest-kofM, M ≠ the newest N) were retired.
+        const shard = SHARD_SERVICE.exec(service);
+        if (shard && layout && Number(shard[2]) !== layout.count) continue;
         const age = t - receivedAt;
         const stale = age > REPORT_MISSES * report.intervalMs;
         for (const [name, c] of Object.entries(report.components)) {
@@ -137,6 +162,18 @@ export function createHealthBoard(now: () => number = Date.now) {
           m.ok &&= c.ok && !stale;
           m.details.push(stale ? `${report.service}: down, no report for ${(age / 1000).toFixed(1)} s (expected every ${report.intervalMs} ms)` : `${report.service}: ${c.detail ?? (c.ok ? 'ok' : 'not ok')}`);
           merged.set(name, m);
+        }
+      }
+      // A shard of the current layout that never reported: its components are down.
+      if (layout) {
+        for (let k = 0; k < layout.count; k++) {
+          if (reports.has(`ingest-${k}of${layout.count}`)) continue;
+          for (const name of layout.components) {
+            const m = merged.get(name) ?? { ok: true, details: [] };
+            m.ok = false;
+            m.details.push(`ingest-${k}of${layout.count}: down, never reported`);
+            merged.set(name, m);
+          }
         }
       }
       const out: Record<string, ComponentHealth> = {};

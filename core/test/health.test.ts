@@ -48,4 +48,23 @@ describe('health', () => {
     expect(c.rules).toMatchObject({ ok: false, detail: expect.stringContaining('rules: down, no report for 0.3 s') });
     expect(c.ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of2: down') });
   });
+
+  it('a shard of the current layout that never reported is down; shards of an earlier layout are forgotten', () => {
+    let t = 0;
+    const board = createHealthBoard(() => t);
+    const report = (service: string) => board.receive(JSON.stringify({ service, ts: t, intervalMs: 100, components: { ingest: { ok: true }, spool: { ok: true } } }));
+    report('ingest-0of3');
+    report('ingest-2of3');
+    const c = board.components(['ingest', 'spool']);
+    expect(c.ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of3: down, never reported') });
+    expect(c.spool).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of3: down, never reported') });
+    // Re-sharded to 2: the 3-shard reports (soon stale) no longer count once the new layout reports.
+    t = 50;
+    report('ingest-0of2');
+    report('ingest-1of2');
+    t = 1000;
+    report('ingest-0of2');
+    report('ingest-1of2');
+    expect(board.components(['ingest']).ingest).toEqual({ ok: true, detail: 'ingest-0of2: ok; ingest-1of2: ok' });
+  });
 });
