@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../core/src/store/store.ts';
 import type { Alert, AlertEvent, AlertLevel, Reading } from '../../core/src/types.ts';
 import type { HazardwatchApp } from '../src/app.ts';
-import { MAX_HISTORIES } from '../src/kpi-data.ts';
+import { MAX_HISTORIES } from '../../kpi/src/kpi-inputs.ts';
 import { startApp, stopApp, tokensFor, type AppFixture } from './app-fixture.ts';
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert, AlertEvent, AlertLevel } from '../../core/src/types.ts';
 import { COMPLETENESS_THRESHOLD_PCT, completeness, completenessPct } from '../src/data-completeness.ts';
 import { exceedanceIntervals, exceededIn } from '../src/exceedance-intervals.ts';
-import { passRates } from '../src/kpi.ts';
+import { passRates } from '../src/pass-rate.ts';
 import { demo } from '../../test/fixtures.ts';
 
 const H = 3600_000;

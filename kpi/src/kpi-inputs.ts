@@ -2,8 +2,8 @@ import type { SensorEntry } from '../../core/src/registry.ts';
 import { HOURLY_COUNT_MAX_SENSORS, type HourlyCount, type Store } from '../../core/src/store/store.ts';
 import type { AlertEvent } from '../../core/src/types.ts';
 import { loadActiveAlerts } from '../../core/src/store/active-alerts.ts';
-import { completeness, type Completeness } from '../../rules/src/data-completeness.ts';
-import { EXCEEDANCE_RULES, exceedanceIntervals, type Interval } from '../../rules/src/exceedance-intervals.ts';
+import { completeness, type Completeness } from './data-completeness.ts';
+import { EXCEEDANCE_RULES, exceedanceIntervals, type Interval } from './exceedance-intervals.ts';
 
 /** Alert events are read from this long before the period, so an alert open across `from` is seen. */
 export const KPI_EVENT_LOOKBACK_MS = 30 * 24 * 3600_000;

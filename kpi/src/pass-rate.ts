@@ -1,7 +1,7 @@
 import type { Registry } from '../../core/src/registry.ts';
 import { COMPLETENESS_THRESHOLD_PCT, completeness, completenessPct, type Completeness } from './data-completeness.ts';
 import { exceededIn, type Interval } from './exceedance-intervals.ts';
-import type { Grade } from './grading.ts';
+import type { Grade } from '../../core/src/types.ts';
 
 /**
  * The plan indicator 工作场所职业病危害因素监测合格率 (workplace hazard monitoring pass
