@@ -97,6 +97,11 @@ export function parseReport(payload: Buffer | string, maxBytes = 16 * 1024): Hea
   } catch {
     return undefined;
   }
+  return checkReport(v);
+}
+
+/** A parsed value checked as a report with bounded work (never stringified); undefined when it is not one. */
+export function checkReport(v: unknown): HealthReport | undefined {
   const r = v as HealthReport;
   if (typeof v !== 'object' || v === null || typeof r.service !== 'string' || r.service.length === 0 || r.service.length > 64) return undefined;
   if (!Number.isFinite(r.ts) || !Number.isFinite(r.intervalMs) || r.intervalMs <= 0) return undefined;

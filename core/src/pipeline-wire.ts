@@ -1,4 +1,4 @@
-import { parseReport } from './health.ts';
+import { checkReport } from './health.ts';
 import type { PipelineCommands, PipelineEvents } from './pipeline-events.ts';
 
 /**
@@ -35,7 +35,7 @@ const decoders: { [E in keyof PipelineEvents]: (v: unknown) => PipelineEvents[E]
       ? (v as unknown as PipelineEvents['gateway.presence'])
       : undefined,
   'alert.event': (v) => (isAlertEvent(v) ? v : undefined),
-  'service.health': (v) => parseReport(JSON.stringify(v)),
+  'service.health': (v) => checkReport(v),
   'insights.live': (v) =>
     isObj(v) && num(v.ts)
       && listOf((s): s is unknown => isObj(s) && str(s.sensorId) && isGrade(s.grade) && isExposure(s.exposure))(v.sensors)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkAll, createHealthBoard, parseReport, rulesHealth, spoolHealth, CHECK_TIMEOUT_MS } from '../src/health.ts';
+import { decodeEvent } from '../src/pipeline-wire.ts';
+import { checkAll, checkReport, createHealthBoard, parseReport, rulesHealth, spoolHealth, CHECK_TIMEOUT_MS } from '../src/health.ts';
 
 describe('health', () => {
   it('a check that throws or never answers is reported down, not thrown or awaited forever', async () => {
@@ -66,5 +67,17 @@ describe('health', () => {
     report('ingest-0of2');
     report('ingest-1of2');
     expect(board.components(['ingest']).ingest).toEqual({ ok: true, detail: 'ingest-0of2: ok; ingest-1of2: ok' });
+  });
+
+  it('checks a decoded report without stringifying it: a deeply nested value is refused, not a stack overflow', () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 100_000; i++) deep = { c: deep };
+    expect(checkReport({ service: 'rules', ts: 1, intervalMs: 100, components: deep })).toBeUndefined();
+    expect(checkReport({ service: 'rules', ts: 1, intervalMs: 100, components: { rules: { ok: true } } })).toMatchObject({ service: 'rules' });
+    // The same through the transport's decoder (it stringified the parsed value before).
+    const n = 20_000;
+    const raw = Buffer.from(`{"service":"rules","ts":1,"intervalMs":100,"components":${'{"c":'.repeat(n)}{}${'}'.repeat(n)}}`);
+    expect(() => decodeEvent('service.health', raw)).not.toThrow();
+    expect(decodeEvent('service.health', raw)).toBeUndefined();
   });
 });
