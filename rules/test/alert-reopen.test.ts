@@ -1,10 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../core/src/store/store.ts';
+import { describe, expect, it } from 'vitest';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
 import { demo } from '../../test/fixtures.ts';
 import { createAlertManager } from '../src/alert-manager.ts';
-import type { RulesEngine } from '../src/engine.ts';
-import { engineOn, startEngine, stopEngine } from './engine-fixture.ts';
+import { useEngine } from './engine-fixture.ts';
 
 /** Issue 12 item 1: an acknowledged alert that escalates is open again. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0);
@@ -55,37 +53,25 @@ describe('acknowledged, then worse', () => {
   });
 
   describe('in the rules engine (real SQLite store)', () => {
-    let dir: string;
-    let store: Store;
-    let clock: number;
-    let events: AlertEvent[];
-    let engine: RulesEngine;
-    const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
-    const make = () => engineOn(store, options);
-    beforeEach(async () => {
-      clock = T0;
-      events = [];
-      ({ dir, store, engine } = await startEngine('hw-reopen-', options));
-    });
-    afterEach(() => stopEngine({ dir, store, engine }));
+    const t = useEngine('hw-reopen-', { registry, catalogue, t0: T0 });
 
     it('yellow acknowledged, then above the MAC: escalated to red and open, stored so, and still open after a restart', async () => {
-      engine.handleReadings([reading((clock = T0), 6)]);
-      const raised = events.find((e) => e.kind === 'raised' && e.alert.rule === 'mac')!;
+      t.engine.handleReadings([reading((t.clock = T0), 6)]);
+      const raised = t.events.find((e) => e.kind === 'raised' && e.alert.rule === 'mac')!;
       expect(raised.alert.level).toBe('yellow');
-      expect(engine.acknowledge(raised.alertId, 'officer', 'checking')!.alert.state).toBe('acknowledged');
-      engine.handleReadings([reading((clock = T0 + 2000), 14)]);
-      const up = events.filter((e) => e.alertId === raised.alertId).at(-1)!;
+      expect(t.engine.acknowledge(raised.alertId, 'officer', 'checking')!.alert.state).toBe('acknowledged');
+      t.engine.handleReadings([reading((t.clock = T0 + 2000), 14)]);
+      const up = t.events.filter((e) => e.alertId === raised.alertId).at(-1)!;
       expect(up).toMatchObject({ kind: 'escalated', alert: { level: 'red', state: 'open' } });
-      expect(engine.activeAlerts().find((a) => a.id === raised.alertId)).toMatchObject({ level: 'red', state: 'open' });
-      await engine.flush();
-      const stored = await store.queryAlertEvents({ alertId: raised.alertId });
+      expect(t.engine.activeAlerts().find((a) => a.id === raised.alertId)).toMatchObject({ level: 'red', state: 'open' });
+      await t.engine.flush();
+      const stored = await t.store.queryAlertEvents({ alertId: raised.alertId });
       expect(stored.map((e) => [e.kind, e.alert.state])).toEqual([['raised', 'open'], ['acknowledged', 'acknowledged'], ['escalated', 'open']]);
-      await engine.stop();
-      engine = make();
-      await engine.start();
-      expect(engine.activeAlerts().find((a) => a.id === raised.alertId)).toMatchObject({ level: 'red', state: 'open' });
-      expect(engine.acknowledge(raised.alertId, 'officer', 'evacuated')!.alert.state).toBe('acknowledged');
+      await t.engine.stop();
+      t.engine = t.make();
+      await t.engine.start();
+      expect(t.engine.activeAlerts().find((a) => a.id === raised.alertId)).toMatchObject({ level: 'red', state: 'open' });
+      expect(t.engine.acknowledge(raised.alertId, 'officer', 'evacuated')!.alert.state).toBe('acknowledged');
     });
   });
 });

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { afterEach, beforeEach } from 'vitest';
 import type { Catalogue } from '../../core/src/agents.ts';
 import { silentLogger } from '../../core/src/logger.ts';
 import { createMetrics } from '../../core/src/metrics.ts';
@@ -53,4 +54,30 @@ export function readingOf(registry: RegistryHolder) {
     const s = registry.current.sensors.get(id)!;
     return { enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: id, agent: s.agent, ts, value: valueStd, unit: s.agentDef.unit, valueStd, ...extra };
   };
+}
+
+/** What a test of a started engine reads and moves: the clock, the events, the engine and its store. */
+export interface EngineContext extends EngineFixture {
+  clock: number;
+  events: AlertEvent[];
+  options: EngineOptions;
+  /** Another engine on the same store and clock (a restart); `config` defaults to a 60-s clear hold. */
+  make(config?: RulesConfig): RulesEngine;
+}
+
+/**
+ * Registers beforeEach/afterEach for the calling describe block: each test gets a fresh
+ * SQLite store and a started engine, the clock back at `t0` and no events.
+ */
+export function useEngine(prefix: string, o: { registry: RegistryHolder; catalogue: Catalogue; t0: number }): EngineContext {
+  const ctx = { clock: o.t0, events: [] } as unknown as EngineContext;
+  ctx.options = { registry: o.registry, catalogue: o.catalogue, now: () => ctx.clock, onAlertEvent: (e) => ctx.events.push(e) };
+  ctx.make = (config) => engineOn(ctx.store, { ...ctx.options, config });
+  beforeEach(async () => {
+    ctx.clock = o.t0;
+    ctx.events = [];
+    Object.assign(ctx, await startEngine(prefix, ctx.options));
+  });
+  afterEach(() => stopEngine(ctx));
+  return ctx;
 }

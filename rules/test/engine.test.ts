@@ -1,9 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../core/src/store/store.ts';
+import { describe, expect, it } from 'vitest';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
 import { demo } from '../../test/fixtures.ts';
-import type { RulesEngine } from '../src/engine.ts';
-import { engineOn, startEngine, stopEngine, readingOf } from './engine-fixture.ts';
+import { readingOf, useEngine } from './engine-fixture.ts';
 
 /** An injected clock: the engine's lifecycle runs on it; readings carry their own times. */
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0); // 08:00 Asia/Shanghai: start of the 白班 shift
@@ -11,44 +9,32 @@ const { registry, catalogue } = demo();
 const reading = readingOf(registry);
 
 describe('rules engine (injected clock, real SQLite store)', () => {
-  let dir: string;
-  let store: Store;
-  let clock: number;
-  let events: AlertEvent[];
-  let engine: RulesEngine;
-  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
-  const make = () => engineOn(store, options);
-  beforeEach(async () => {
-    clock = T0;
-    events = [];
-    ({ dir, store, engine } = await startEngine('hw-rules-', options));
-  });
-  afterEach(() => stopEngine({ dir, store, engine }));
+  const t = useEngine('hw-rules-', { registry, catalogue, t0: T0 });
 
-  /** Feed one reading every `stepMs` from `from` for `count` readings, moving the clock along. */
+  /** Feed one reading every `stepMs` from `from` for `count` readings, moving the t.clock along. */
   const feed = (id: string, from: number, count: number, stepMs: number, value: (i: number) => number) => {
     const rs: Reading[] = [];
     for (let i = 0; i < count; i++) {
-      clock = from + i * stepMs;
-      const r = reading(id, clock, value(i));
+      t.clock = from + i * stepMs;
+      const r = reading(id, t.clock, value(i));
       rs.push(r);
-      engine.handleReadings([r]);
+      t.engine.handleReadings([r]);
     }
     return rs;
   };
-  const of = (rule: string, sensorId?: string) => events.filter((e) => e.alert.rule === rule && (!sensorId || e.alert.sensorId === sensorId));
+  const of = (rule: string, sensorId?: string) => t.events.filter((e) => e.alert.rule === rule && (!sensorId || e.alert.sensorId === sensorId));
 
   it('a constant exposure over 8 h gives a TWA equal to it (GBZ 2.1 C_TWA = ΣCiTi / 8 h), and the minute snapshot stores it', async () => {
     const id = 'chem-dawu.toluene-1';
     feed(id, T0, 8 * 60 + 1, 60_000, () => 30);
-    const x = engine.exposure(id)!;
+    const x = t.engine.exposure(id)!;
     expect(x.twa8h).toBeCloseTo(30, 6);
     expect(x.coverage8h).toBeCloseTo(1, 6);
     expect(x.stel15).toBeCloseTo(30, 6);
-    clock += 60_000;
-    engine.tick();
+    t.clock += 60_000;
+    t.engine.tick();
     await new Promise((r) => setTimeout(r, 10));
-    const history = await store.queryExposure({ sensorId: id, from: T0, to: clock });
+    const history = await t.store.queryExposure({ sensorId: id, from: T0, to: t.clock });
     expect(history).toHaveLength(1);
     expect(history[0]!.ts % 60_000).toBe(0);
     expect(history[0]!.stel15).toBeCloseTo(30, 6);
@@ -59,8 +45,8 @@ describe('rules engine (injected clock, real SQLite store)', () => {
     // Readings each minute for 4 h; then nothing for 4 h. A reading holds at most
     // max(3 intervals, 60 s) = 60 s here: the silence is not filled.
     feed(id, T0, 4 * 60 + 1, 60_000, () => 40);
-    clock = T0 + 8 * 3600_000;
-    const x = engine.exposure(id)!;
+    t.clock = T0 + 8 * 3600_000;
+    const x = t.engine.exposure(id)!;
     // 4 h × 40 plus the last reading's 60-s hold, over 8 h (GBZ: uncovered time counts as unexposed).
     expect(x.twa8h).toBeCloseTo((40 * (4 * 3600_000 + 60_000)) / (8 * 3600_000), 6);
     expect(x.coverage8h).toBeCloseTo((4 * 3600_000 + 60_000) / (8 * 3600_000), 6);
@@ -78,39 +64,39 @@ describe('rules engine (injected clock, real SQLite store)', () => {
 
   it('escalates at once, de-escalates and clears only after the hold time (no flapping)', () => {
     const id = 'coal-liuxin.h2s-1'; // MAC 10 mg/m3, action level 5
-    engine.handleReadings([reading(id, (clock = T0), 12)]);
+    t.engine.handleReadings([reading(id, (t.clock = T0), 12)]);
     expect(of('mac', id).map((e) => e.kind)).toEqual(['raised']);
     // Bouncing between the action band and above the MAC for 20 s: the alert stays red.
-    for (let i = 1; i <= 10; i++) engine.handleReadings([reading(id, (clock = T0 + i * 2000), i % 2 ? 6 : 11)]);
+    for (let i = 1; i <= 10; i++) t.engine.handleReadings([reading(id, (t.clock = T0 + i * 2000), i % 2 ? 6 : 11)]);
     expect(of('mac', id).map((e) => [e.kind, e.alert.level])).toEqual([['raised', 'red']]);
     // In the action band for longer than the 60-s hold: de-escalated to yellow, once.
-    for (let i = 0; i < 40; i++) engine.handleReadings([reading(id, (clock = T0 + 30_000 + i * 2000), 6)]);
+    for (let i = 0; i < 40; i++) t.engine.handleReadings([reading(id, (t.clock = T0 + 30_000 + i * 2000), 6)]);
     expect(of('mac', id).map((e) => [e.kind, e.alert.level])).toEqual([['raised', 'red'], ['deescalated', 'yellow']]);
-    events = [];
+    t.events = [];
     // Calm (below 0.9 × 5) for less than the hold: still active.
-    for (let i = 0; i < 20; i++) engine.handleReadings([reading(id, (clock = T0 + 200_000 + i * 2000), 1)]);
+    for (let i = 0; i < 20; i++) t.engine.handleReadings([reading(id, (t.clock = T0 + 200_000 + i * 2000), 1)]);
     expect(of('mac', id)).toEqual([]);
     // Calm for the whole hold: cleared, once.
-    for (let i = 20; i < 40; i++) engine.handleReadings([reading(id, (clock = T0 + 200_000 + i * 2000), 1)]);
+    for (let i = 20; i < 40; i++) t.engine.handleReadings([reading(id, (t.clock = T0 + 200_000 + i * 2000), 1)]);
     expect(of('mac', id).map((e) => e.kind)).toEqual(['cleared']);
   });
 
   it('opens exactly one alert per (sensor, rule) when a burst of over-limit readings arrives at once', async () => {
     const id = 'coal-liuxin.h2s-1';
     const burst = Array.from({ length: 200 }, (_, i) => reading(id, T0 + i, 20 + (i % 7)));
-    await Promise.all([0, 1, 2, 3].map((k) => Promise.resolve().then(() => engine.handleReadings(burst.slice(k * 50, k * 50 + 50)))));
+    await Promise.all([0, 1, 2, 3].map((k) => Promise.resolve().then(() => t.engine.handleReadings(burst.slice(k * 50, k * 50 + 50)))));
     expect(of('mac', id).filter((e) => e.kind === 'raised')).toHaveLength(1);
-    expect(engine.activeAlerts().filter((a) => a.sensorId === id && a.rule === 'mac')).toHaveLength(1);
+    expect(t.engine.activeAlerts().filter((a) => a.sensorId === id && a.rule === 'mac')).toHaveLength(1);
   });
 
   it('dead-man: detects a silent sensor within 2× its timeout, and one that never reported', () => {
     const id = 'cement-liguo.noise-1'; // interval 2 s → timeout max(15 s, 5 × 2 s) = 15 s
-    engine.handleReadings([reading(id, (clock = T0 + 1000), 80)]);
+    t.engine.handleReadings([reading(id, (t.clock = T0 + 1000), 80)]);
     let detectedAt: number | undefined;
-    for (let t = T0 + 1000; t <= T0 + 1000 + 30_000 && detectedAt === undefined; t += 7500) {
-      clock = t;
-      engine.tick();
-      if (of('dead-man', id).length) detectedAt = t;
+    for (let now = T0 + 1000; now <= T0 + 1000 + 30_000 && detectedAt === undefined; now += 7500) {
+      t.clock = now;
+      t.engine.tick();
+      if (of('dead-man', id).length) detectedAt = now;
     }
     expect(detectedAt).toBeDefined();
     expect(detectedAt! - (T0 + 1000)).toBeGreaterThan(15_000);
@@ -119,8 +105,8 @@ describe('rules engine (injected clock, real SQLite store)', () => {
     const never = of('dead-man').find((e) => e.alert.sensorId === 'chem-dawu.cl2-1')!;
     expect(never.alert.reason.metric).toBe('never reported since start');
     // Reporting again clears at once.
-    engine.handleReadings([reading(id, (clock += 1000), 80)]);
-    engine.tick();
+    t.engine.handleReadings([reading(id, (t.clock += 1000), 80)]);
+    t.engine.tick();
     expect(of('dead-man', id).map((e) => e.kind)).toEqual(['raised', 'cleared']);
   });
 
@@ -128,7 +114,7 @@ describe('rules engine (injected clock, real SQLite store)', () => {
     feed('cement-liguo.so2-1', T0, 40, 20_000, () => 1.234);
     expect(of('fault-flatline', 'cement-liguo.so2-1').map((e) => e.alert.level)).toEqual(['yellow']);
     const id = 'cement-liguo.dust-resp-1';
-    for (let i = 0; i < 12; i++) engine.handleReadings([reading(id, (clock = T0 + i * 2000), 0, { value: -0.3, clamped: true })]);
+    for (let i = 0; i < 12; i++) t.engine.handleReadings([reading(id, (t.clock = T0 + i * 2000), 0, { value: -0.3, clamped: true })]);
     expect(of('fault-negative-drift', id)).toHaveLength(1);
   });
 
@@ -138,10 +124,10 @@ describe('rules engine (injected clock, real SQLite store)', () => {
     let crossedAt: number | undefined;
     for (let i = 0; i < 600; i++) {
       const v = 20 + i * 0.5; // rising 0.5 mg/m3 every 10 s
-      clock = T0 + i * 10_000;
-      engine.handleReadings([reading(id, clock, v)]);
+      t.clock = T0 + i * 10_000;
+      t.engine.handleReadings([reading(id, t.clock, v)]);
       firstWarning ??= of('forecast-stel', id)[0];
-      if (crossedAt === undefined && of('stel', id).length) crossedAt = clock;
+      if (crossedAt === undefined && of('stel', id).length) crossedAt = t.clock;
     }
     expect(firstWarning).toBeDefined();
     expect(crossedAt).toBeDefined();
@@ -156,24 +142,24 @@ describe('rules engine (injected clock, real SQLite store)', () => {
   it('rebuilds windows and open alerts from the store: a restart mid-shift changes no TWA and reopens nothing', async () => {
     const id = 'chem-dawu.toluene-1';
     const rs = feed(id, T0, 4 * 60, 60_000, (i) => 60 + (i % 3));
-    await store.writeReadings(rs);
-    const before = engine.exposure(id)!;
-    await engine.flush();
-    const raised = events.filter((e) => e.kind === 'raised').length;
-    await engine.stop();
+    await t.store.writeReadings(rs);
+    const before = t.engine.exposure(id)!;
+    await t.engine.flush();
+    const raised = t.events.filter((e) => e.kind === 'raised').length;
+    await t.engine.stop();
 
-    events = [];
-    engine = make();
-    await engine.start();
-    const after = engine.exposure(id)!;
+    t.events = [];
+    t.engine = t.make();
+    await t.engine.start();
+    const after = t.engine.exposure(id)!;
     expect(after.twa8h).toBeCloseTo(before.twa8h, 9);
     expect(after.stel15).toBeCloseTo(before.stel15, 9);
     // C_TWA ~30.5 after 4 h: at or above the action level ½ PC-TWA (yellow twa). The end-of-shift
     // forecast of the same limit (PC-TWA) is not kept beside it (issue 12 item 3).
-    expect(engine.activeAlerts().filter((a) => a.sensorId === id).map((a) => a.rule).sort()).toEqual(['twa']);
+    expect(t.engine.activeAlerts().filter((a) => a.sensorId === id).map((a) => a.rule).sort()).toEqual(['twa']);
     // The next reading keeps the restored alert: no second 'raised'.
-    engine.handleReadings([reading(id, (clock = T0 + 4 * 3600_000), 60)]);
-    expect(events.filter((e) => e.kind === 'raised' && e.alert.sensorId === id)).toEqual([]);
+    t.engine.handleReadings([reading(id, (t.clock = T0 + 4 * 3600_000), 60)]);
+    expect(t.events.filter((e) => e.kind === 'raised' && e.alert.sensorId === id)).toEqual([]);
     expect(raised).toBeGreaterThan(0);
   });
 });

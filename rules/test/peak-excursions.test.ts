@@ -1,9 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../core/src/store/store.ts';
-import type { AlertEvent } from '../../core/src/types.ts';
+import { describe, expect, it } from 'vitest';
 import { demo } from '../../test/fixtures.ts';
-import type { RulesEngine } from '../src/engine.ts';
-import { startEngine, stopEngine } from './engine-fixture.ts';
+import { useEngine } from './engine-fixture.ts';
 import { PeakExcursionTracker } from '../src/peak-excursions.ts';
 import { peakExcursion } from '../src/segments.ts';
 
@@ -68,31 +65,20 @@ describe('peak excursion tracker (peak-excursions.ts)', () => {
 
 describe('the live engine raises excursion by the GBZ 2.1 rule, not by a 15-min mean', () => {
   const { registry, catalogue } = demo();
-  let dir: string;
-  let store: Store;
-  let clock: number;
-  let events: AlertEvent[];
-  let engine: RulesEngine;
-  const options = { registry, catalogue, now: () => clock, onAlertEvent: (e: AlertEvent) => events.push(e) };
-  beforeEach(async () => {
-    clock = T0;
-    events = [];
-    ({ dir, store, engine } = await startEngine('hw-pe-', options));
-  });
-  afterEach(() => stopEngine({ dir, store, engine }));
+  const t = useEngine('hw-pe-', { registry, catalogue, t0: T0 });
   const feed = (minutes: number, value: (m: number) => number) => {
     const s = registry.current.sensors.get('furniture-dawu.dust-1')!; // other dust, total: PC-TWA 8
     for (let m = 0; m < minutes; m++) {
-      clock = T0 + m * MIN;
-      engine.handleReadings([{ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: s.id, agent: s.agent, ts: clock, value: value(m), unit: 'mg/m3', valueStd: value(m) }]);
+      t.clock = T0 + m * MIN;
+      t.engine.handleReadings([{ enterpriseId: s.enterpriseId, gatewayId: s.gatewayId, sensorId: s.id, agent: s.agent, ts: t.clock, value: value(m), unit: 'mg/m3', valueStd: value(m) }]);
     }
   };
-  const excursion = () => events.filter((e) => e.alert.rule === 'excursion');
+  const excursion = () => t.events.filter((e) => e.alert.rule === 'excursion');
 
   it('13 min at 30 (3× = 24 < 30 < 40 = 5×) is compliant: no orange, though its 15-min mean (26.5) is above 3 × PC-TWA', () => {
     feed(60, (m) => (m >= 20 && m < 33 ? 30 : 4));
     expect(excursion()).toEqual([]);
-    expect(events.filter((e) => e.alert.level === 'red')).toEqual([]);
+    expect(t.events.filter((e) => e.alert.level === 'red')).toEqual([]);
   });
   it('20 min at 30 breaks the 15-min bound: orange, stating the rule', () => {
     feed(60, (m) => (m >= 20 && m < 40 ? 30 : 4));
