@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { loadCatalogue } from '../core/src/agents.ts';
 import { createAedesBus, createMqttBus, type MqttBus } from '../core/src/bus.ts';
 import type { Config } from '../core/src/config.ts';
@@ -12,17 +14,15 @@ import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
 import { createStore } from '../core/src/store/index.ts';
 import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
-import { createBusTransport } from '../core/src/transport-bus.ts';
-import type { parseShard } from '../ingest/src/shard.ts';
+import { createStreamsTransport } from '../core/src/transport-streams.ts';
+import { fnv1a } from '../core/src/fnv1a.ts';
+import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 import { reloadRegistryOnSighup } from './registry-reload.ts';
 import { inProcessHealth } from './service-health.ts';
 import { apiUnit, brokerUnit, ingestUnit, rulesUnit, type BrokerUnit, type IngestUnit, type RulesUnit, type Unit, type UnitContext } from './units.ts';
 import { START_ORDER, WIRING, consumedBy, type Topology } from './wiring.ts';
-
-/** An ingest shard, `--shard k/N` (ingest/src/shard.ts). */
-type Shard = ReturnType<typeof parseShard>;
 
 /**
  * One composition for both topologies (DESIGN.md "Data flow"): the same units, wired from
@@ -57,7 +57,7 @@ export async function wire(units: readonly Unit[], topology: Topology, transport
       if (!present.has(name)) continue;
       const u = units.find((x) => x.name === name)!;
       if (key === 'alert.command') await transport.handle(key, u.answers[key] as CommandHandler<typeof key>);
-      else await transport.subscribe(key, u.on[key] as EventHandler<typeof key>);
+      else await transport.subscribe(key, u.on[key] as EventHandler<typeof key>, { everyReplica: edge.everyReplica?.includes(name) ?? false });
     }
   }
 }
@@ -77,11 +77,9 @@ export async function composeAll(config: Readonly<Config>, logger: Logger): Prom
   const store = createStore(config, logger);
   const transport = createInProcessTransport(logger);
   const ctx: UnitContext & { store: Store } = { config, logger, topology: 'all', registry, catalogue, metrics, transport, store };
-  // The broker hands gateway publishes to ingest before it acknowledges them.
-  let ingest: IngestUnit | undefined;
-  const broker = brokerUnit(ctx, { beforeAck: (topic, payload) => ingest!.worker.receive(topic, payload) });
+  const broker = brokerUnit(ctx);
   const rules = rulesUnit(ctx);
-  ingest = ingestUnit(ctx, { bus: createAedesBus(broker.broker.aedes), subscribe: false });
+  const ingest = ingestUnit(ctx, { bus: createAedesBus(broker.broker.aedes) });
   const api = apiUnit(ctx, { health: inProcessHealth({ broker: broker.broker, ingest: ingest.worker, rules: rules.engine, config }), insights: rules.engine });
   const units: Record<string, Unit> = { broker, ingest, rules, api };
   await wire(Object.values(units), 'all', transport);
@@ -136,46 +134,44 @@ export interface Running {
 }
 
 /**
- * A service's connection to the broker. `persistent`: a stable client id (the service
- * name) and a persistent session, so the broker keeps what it acknowledged to gateways
- * while this service is down; run exactly one process per such name.
+ * The ingest service's connection to the broker, for the err messages it sends gateways
+ * (clean session: gateway messages reach ingest through Redis, not MQTT).
  */
-function serviceBus(config: Readonly<Config>, name: string, persistent: boolean): { bus: MqttBus; clientId: string } {
+function errBus(config: Readonly<Config>, instance: string): MqttBus {
   if (!config.service.brokerUrl || !config.service.password) {
-    throw new HwError('HW_ERR_CONFIG', `${name} runs against a broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker's HW_SERVICE_PASSWORD)`);
+    throw new HwError('HW_ERR_CONFIG', 'ingest answers gateways on their err topic through the broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker\'s HW_SERVICE_PASSWORD)');
   }
-  const clientId = persistent ? `hw-${name}` : `hw-${name}-${randomUUID().slice(0, 8)}`;
-  return { bus: createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, clientId, { persistent }), clientId };
+  return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, `hw-ingest-${instance.slice(0, 40)}-${randomUUID().slice(0, 8)}`, { persistent: false });
 }
 
-/** One unit as its own process (`hazardwatch broker|ingest|rules|api`), over the distributed transport. */
-export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api', config: Readonly<Config>, logger: Logger, opts: { shard?: Shard } = {}): Promise<Running> {
-  if (name === 'broker' && !config.service.password) throw new HwError('HW_ERR_CONFIG', 'the broker needs HW_SERVICE_PASSWORD for the ingest, rules and api services');
+/** One unit as its own process (`hazardwatch broker|ingest|rules|api`), over Redis Streams (core/src/transport-streams.ts). */
+export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api', config: Readonly<Config>, logger: Logger, opts: { worker?: WorkerShare } = {}): Promise<Running> {
+  if (!config.streams.redisUrl) throw new HwError('HW_ERR_CONFIG', `${name} runs as a separate service over Redis Streams: set HW_STREAMS_REDIS_URL (e.g. redis://127.0.0.1:6379)`);
+  if (name === 'broker' && !config.service.password) throw new HwError('HW_ERR_CONFIG', 'the broker needs HW_SERVICE_PASSWORD for the ingest services');
+  if (opts.worker && name !== 'rules') throw new HwError('HW_ERR_CONFIG', '--worker k/N is for `hazardwatch rules` only');
+  const P = config.streams.partitions;
+  const owned = opts.worker ? ownedPartitions(opts.worker, P) : undefined;
+  const instance = config.service.instance || `${hostname()}-${process.pid}`;
+  // Ingest workers share one consumer group (any number, no bookkeeping); rules workers own their partitions.
+  const reportAs = name === 'ingest' ? `ingest@${instance}` : name === 'rules' && opts.worker ? `rules-${opts.worker.index}of${opts.worker.count}` : name;
   const { catalogue, registry, metrics, stopReloading } = shared(config, logger);
-  const base = { config, logger, topology: 'services' as const, registry, catalogue, metrics };
+  const redis = new Redis(config.streams.redisUrl, { lazyConnect: true });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  const transport = createStreamsTransport({
+    redis, logger, instance: `${name}-${instance}`, partitions: P, owned, maxBacklog: config.streams.maxBacklog, consume: { claimIdleMs: config.streams.claimIdleMs },
+  });
+  const store = name === 'broker' ? undefined : createStore(config, logger);
+  const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics, transport };
+  let bus: MqttBus | undefined;
   let unit: Unit;
-  let transport: Transport;
-  let store: Store | undefined;
-  let reportAs = name as string;
-  if (name === 'broker') {
-    // The broker's own process reaches the internal topics through Aedes directly.
-    let t: Transport | undefined;
-    const b: BrokerUnit = brokerUnit({ ...base, get transport() { return t!; } } as UnitContext);
-    transport = t = createBusTransport(createAedesBus(b.broker.aedes), { logger });
-    unit = b;
-  } else {
-    store = createStore(config, logger);
-    // Ingest is persistent: a kill -9 of it loses nothing the broker acknowledged to a gateway.
-    reportAs = name === 'ingest' && opts.shard ? `ingest-${opts.shard.index}of${opts.shard.count}` : name;
-    const { bus, clientId } = serviceBus(config, reportAs, name === 'ingest');
-    transport = createBusTransport(bus, { logger, connect: () => bus.connect(), requester: clientId });
-    const ctx = { ...base, transport, store };
-    unit = name === 'ingest' ? ingestUnit(ctx, { bus, subscribe: true, shard: opts.shard })
-      : name === 'rules' ? rulesUnit(ctx)
-      : apiUnit(ctx, undefined, { brokerConnected: () => bus.isConnected() });
-  }
+  if (name === 'broker') unit = brokerUnit(ctx);
+  else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
+  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined });
+  else unit = apiUnit({ ...ctx, store: store! });
   await wire([unit], 'services', transport);
+  await redis.connect();
   await store?.start();
+  await bus?.connect();
   await unit.start();
   await transport.start();
   await unit.ready?.();
@@ -187,15 +183,22 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
     })
     : undefined;
   return {
-    describe: { service: name, ...unit.describe() },
+    describe: { service: name, instance, ...(owned ? { partitions: owned } : {}), ...unit.describe() },
     async stop() {
       stopReloading();
       reports?.stop();
       await unit.stop();
       await transport.close();
+      await bus?.close();
       await store?.stop();
     },
   };
+}
+
+/** A rules worker's ownership: the enterprises whose partition (FNV-1a mod P, as the streams route them) it owns. */
+function ownsPartitions(owned: readonly number[], partitions: number): (enterpriseId: string) => boolean {
+  const set = new Set(owned);
+  return (enterpriseId) => set.has(fnv1a(enterpriseId) % partitions);
 }
 
 export type { RulesUnit };

@@ -4,7 +4,7 @@ import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import type { Logger } from '../core/src/logger.ts';
 import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
-import { parseShard } from '../ingest/src/shard.ts';
+import { parseWorkerShare } from '../core/src/worker-share.ts';
 import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 import { parseFaults } from '../simulators/src/faults.ts';
 import { generateRegistry } from '../simulators/src/generate.ts';
@@ -16,15 +16,18 @@ export type { Running };
 /** `hazardwatch broker`: the MQTT broker alone (several share state through HW_MQTT_REDIS_URL). */
 export const runBroker = (config: Readonly<Config>, logger: Logger): Promise<Running> => composeService('broker', config, logger);
 
-/** `hazardwatch ingest [--shard k/N]`: stores readings and forwards the accepted ones to the rules engine. */
-export function runIngest(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
-  const shardArg = args[args.indexOf('--shard') + 1];
-  const shard = args.includes('--shard') && shardArg ? parseShard(shardArg) : undefined;
-  return composeService('ingest', config, logger, { shard });
-}
+/** `hazardwatch ingest`: one of any number of workers that store gateway messages from Redis and forward the accepted readings. */
+export const runIngest = (config: Readonly<Config>, logger: Logger): Promise<Running> => composeService('ingest', config, logger);
 
-/** `hazardwatch rules`: evaluates forwarded readings, rejections and presence; publishes alert events and live insights; answers commands. */
-export const runRules = (config: Readonly<Config>, logger: Logger): Promise<Running> => composeService('rules', config, logger);
+/**
+ * `hazardwatch rules [--worker k/N]`: evaluates readings, rejections and presence of the
+ * partitions it owns (all without --worker); publishes alert events and live insights; answers commands.
+ */
+export function runRules(config: Readonly<Config>, logger: Logger, args: string[] = []): Promise<Running> {
+  const spec = flag(args, '--worker');
+  if (args.includes('--worker') && !spec) throw new HwError('HW_ERR_CONFIG', '--worker needs k/N');
+  return composeService('rules', config, logger, { worker: spec ? parseWorkerShare(spec) : undefined });
+}
 
 /** `hazardwatch api`: the API and dashboard, fed by the rules service's events. */
 export const runApi = (config: Readonly<Config>, logger: Logger): Promise<Running> => composeService('api', config, logger);

@@ -14,14 +14,10 @@ import type { Store } from '../core/src/store/store.ts';
 import type { CommandHandler, EventHandler, Transport } from '../core/src/transport.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker, type IngestWorker } from '../ingest/src/ingest-worker.ts';
-import type { parseShard } from '../ingest/src/shard.ts';
 import { createRulesEngine, type RulesEngine } from '../rules/src/engine.ts';
 import { createInsightsPublisher } from '../rules/src/live-insights.ts';
 import { brokerCheck, ingestChecks, rulesCheck } from './service-health.ts';
 import type { Topology, UnitName } from './wiring.ts';
-
-/** An ingest shard, `--shard k/N` (ingest/src/shard.ts). */
-type Shard = ReturnType<typeof parseShard>;
 
 /** What every unit of one process shares. */
 export interface UnitContext {
@@ -52,14 +48,16 @@ export interface Unit {
 export interface BrokerUnit extends Unit { broker: Broker }
 
 /**
- * The broker. Gateway presence goes out as `gateway.presence`, except while the broker
- * itself stops (its own shutdown is not every gateway going offline). In one process the
- * ingest hook comes in as `beforeAck` (the PUBACK waits for the spool append).
+ * The broker. A gateway's `up` message goes out as `gateway.up` and its PUBACK waits until
+ * the transport holds it (in one process: the ingest spool has it; distributed: Redis
+ * does). Gateway presence goes out as `gateway.presence`, except while the broker itself
+ * stops (its own shutdown is not every gateway going offline).
  */
-export function brokerUnit(ctx: UnitContext, opts: { beforeAck?: (topic: string, payload: Buffer) => Promise<void> | undefined } = {}): BrokerUnit {
+export function brokerUnit(ctx: UnitContext): BrokerUnit {
   let stopping = false;
   const broker = createBroker({
-    registry: ctx.registry, logger: ctx.logger, metrics: ctx.metrics, beforeAck: opts.beforeAck,
+    registry: ctx.registry, logger: ctx.logger, metrics: ctx.metrics,
+    beforeAck: (topic, payload, enterpriseId) => ctx.transport.deliver('gateway.up', { topic, payload }, enterpriseId),
     onPresence: (p) => {
       if (!stopping) ctx.transport.publish('gateway.presence', p, p.enterpriseId);
     },
@@ -79,33 +77,36 @@ export function brokerUnit(ctx: UnitContext, opts: { beforeAck?: (topic: string,
 export interface IngestUnit extends Unit { worker: IngestWorker }
 
 /**
- * Ingest: accepted readings out as `readings.accepted`, refused ones as `readings.rejected`.
- * `bus` carries the gateway side (err messages; the `up` subscription when `subscribe`).
+ * Ingest: takes `gateway.up` (resolving once the readings are in the spool), sends
+ * accepted readings out as `readings.accepted`, refused ones as `readings.rejected`.
+ * `bus` carries the gateway's err messages.
  */
-export function ingestUnit(ctx: UnitContext & { store: Store }, opts: { bus: MessageBus; subscribe: boolean; shard?: Shard }): IngestUnit {
+export function ingestUnit(ctx: UnitContext & { store: Store }, opts: { bus: MessageBus }): IngestUnit {
   const worker = createIngestWorker({
     registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, bus: opts.bus, logger: ctx.logger, metrics: ctx.metrics,
     onAccepted: (rs) => ctx.transport.publish('readings.accepted', rs),
-    onRejected: (rejections, ts) => {
-      if (rejections.length) ctx.transport.publish('readings.rejected', { rejections, ts });
+    onRejected: (rejections, ts, enterpriseId) => {
+      if (rejections.length) ctx.transport.publish('readings.rejected', { rejections, ts, enterpriseId }, enterpriseId);
     },
-  }, ingestConfigFrom(ctx.config, opts.shard));
+  }, ingestConfigFrom(ctx.config));
   return {
-    name: 'ingest', worker, on: {}, answers: {},
+    name: 'ingest', worker, answers: {},
+    on: { 'gateway.up': (m) => worker.receive(m.topic, m.payload) },
     checks: ingestChecks(worker, ctx.config),
-    start: () => worker.start({ subscribe: opts.subscribe }),
+    start: () => worker.start({ subscribe: false }),
     stop: () => worker.stop(),
-    describe: () => ({ shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : 'all', store: ctx.store.kind }),
+    describe: () => ({ store: ctx.store.kind }),
   };
 }
 
 export interface RulesUnit extends Unit { engine: RulesEngine }
 
 /** Rules: consumes readings, rejections and presence; publishes alert events; answers alert commands; in the split topology publishes live insights. */
-export function rulesUnit(ctx: UnitContext & { store: Store }): RulesUnit {
+export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (enterpriseId: string) => boolean } = {}): RulesUnit {
   const engine = createRulesEngine({
     registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics,
     onAlertEvent: (e) => ctx.transport.publish('alert.event', e, e.alert.enterpriseId),
+    owns: opts.owns,
   }, { clearHoldMs: 30_000 });
   const insights = ctx.topology === 'services'
     ? createInsightsPublisher({ engine, registry: ctx.registry, publish: (s) => ctx.transport.publish('insights.live', s) })
@@ -139,7 +140,7 @@ export function rulesUnit(ctx: UnitContext & { store: Store }): RulesUnit {
  * The API. In one process it asks the other units directly for health and insights
  * (`local`); split, it keeps the services' health reports and the latest live insights.
  */
-export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }, opts: { brokerConnected?: () => boolean } = {}): Unit {
+export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }): Unit {
   const board = createHealthBoard();
   const live = createLiveInsights(ctx.registry);
   let health = local?.health;
@@ -147,20 +148,22 @@ export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: R
     // The other services' health, from their reports (a component whose reports stop is down).
     const reported = (name: string): HealthCheck => () => board.components([name])[name]!;
     health = Object.fromEntries(COMPONENTS.filter((n) => n !== 'store' && n !== 'api').map((n) => [n, reported(n)]));
-    const brokerReported = health.broker!;
-    const connected = opts.brokerConnected;
-    if (connected) health.broker = async () => (connected() ? brokerReported() : { ok: false, detail: `the api is not connected to the broker at ${ctx.config.service.brokerUrl}` });
   }
   const api = buildApp({
     registry: ctx.registry, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics, catalogue: ctx.catalogue, health,
     insights: local?.insights ?? live,
     sessionTtlMs: ctx.config.http.sessionTtlS * 1000,
-    // The rules engine owns the alert lifecycle: ask it, and answer with the event it caused.
-    actions: { run: async (cmd) => (await ctx.transport.request('alert.command', cmd)) ?? undefined },
+    // The rules engine owns the alert lifecycle: ask the worker that owns the alert's
+    // enterprise, and answer with the event it caused.
+    actions: { run: async (cmd) => (await ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId })) ?? undefined },
+    replayAlertEvents: async (since, limit) => {
+      const r = await ctx.transport.replay('alert.event', since, limit);
+      return r && { events: r.events.map((e) => ({ id: e.id, event: e.payload })), gap: r.gap, more: r.more };
+    },
   });
   const on: Unit['on'] = {
     'readings.accepted': (rs) => api.onReadings(rs),
-    'alert.event': (e) => api.publishAlertEvent(e),
+    'alert.event': (e, meta) => api.publishAlertEvent(e, meta.id),
   };
   if (ctx.topology === 'services') {
     on['service.health'] = (r) => void board.accept(r);

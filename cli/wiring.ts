@@ -13,6 +13,12 @@ export interface Edge {
   /** Where the edge is an event. Elsewhere `direct` says what stands in for it. */
   topologies: readonly Topology[];
   direct?: string;
+  /**
+   * Consumers of which every replica gets every event (the API's live view). The others
+   * share the work: each event goes to one replica (ingest workers of one consumer group)
+   * or to the one that owns its partition (rules workers).
+   */
+  everyReplica?: readonly UnitName[];
 }
 
 /**
@@ -22,17 +28,18 @@ export interface Edge {
  * event has no consumer (or no producer) in a topology.
  */
 export const WIRING: { [K in PipelineEvent | PipelineCommand]: Edge } = {
-  'readings.accepted': { producers: ['ingest'], consumers: ['rules', 'api'], topologies: ['all', 'services'] },
+  'gateway.up': { producers: ['broker'], consumers: ['ingest'], topologies: ['all', 'services'] },
+  'readings.accepted': { producers: ['ingest'], consumers: ['rules', 'api'], topologies: ['all', 'services'], everyReplica: ['api'] },
   'readings.rejected': { producers: ['ingest'], consumers: ['rules'], topologies: ['all', 'services'] },
   'gateway.presence': { producers: ['broker'], consumers: ['rules'], topologies: ['all', 'services'] },
-  'alert.event': { producers: ['rules'], consumers: ['api'], topologies: ['all', 'services'] },
+  'alert.event': { producers: ['rules'], consumers: ['api'], topologies: ['all', 'services'], everyReplica: ['api'] },
   'alert.command': { producers: ['api'], consumers: ['rules'], topologies: ['all', 'services'] },
   'service.health': {
-    producers: ['broker', 'ingest', 'rules'], consumers: ['api'], topologies: ['services'],
+    producers: ['broker', 'ingest', 'rules'], consumers: ['api'], topologies: ['services'], everyReplica: ['api'],
     direct: 'in one process the API runs each component\'s health check itself (cli/service-health.ts inProcessHealth)',
   },
   'insights.live': {
-    producers: ['rules'], consumers: ['api'], topologies: ['services'],
+    producers: ['rules'], consumers: ['api'], topologies: ['services'], everyReplica: ['api'],
     direct: 'in one process the API reads the rules engine\'s grades and exposure directly (the same Insights interface)',
   },
 };

@@ -18,8 +18,8 @@ export async function login(httpPort: number, username: string, password = 'haza
 }
 
 /** A logged-in WebSocket that records every message it receives. */
-export async function openSocket(httpPort: number, token: string, since?: number) {
-  const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws?token=${encodeURIComponent(token)}${since ? `&since=${since}` : ''}`);
+export async function openSocket(httpPort: number, token: string, since?: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws?token=${encodeURIComponent(token)}${since ? `&since=${encodeURIComponent(since)}` : ''}`);
   const messages: (ServerMessage & { receivedAt: number })[] = [];
   ws.on('message', (d) => messages.push({ ...(JSON.parse(d.toString()) as ServerMessage), receivedAt: Date.now() }));
   await new Promise<void>((resolve, reject) => {

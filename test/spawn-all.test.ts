@@ -5,7 +5,7 @@ import { spawnHw } from './spawn-all.ts';
 
 describe('test harness: spawnHw', () => {
   it('stop() returns at once for a process already killed by a signal (exitCode null, signalCode set) and removes its data dir', async () => {
-    const p = await spawnHw(['broker'], { HW_SERVICE_PASSWORD: 'svc-test-secret' });
+    const p = await spawnHw(['all'], {});
     const exited = once(p.child, 'exit');
     p.child.kill('SIGKILL');
     await exited;
@@ -17,7 +17,7 @@ describe('test harness: spawnHw', () => {
   });
 
   it('stop() still stops a running process with SIGTERM and returns its exit code', async () => {
-    const p = await spawnHw(['broker'], { HW_SERVICE_PASSWORD: 'svc-test-secret' });
+    const p = await spawnHw(['all'], {});
     expect(await p.stop()).toBe(0);
     expect(p.child.exitCode).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis, type TestRedis } from './redis.ts';
 import { spawnAll, spawnHw, type SpawnedAll, type SpawnedHw } from './spawn-all.ts';
 
 /** The two deployments built from one wiring table (cli/compose.ts, cli/wiring.ts). */
@@ -48,41 +49,99 @@ async function startAllInOne(o: TopologyOptions): Promise<RunningTopology> {
   };
 }
 
+/** The split topology's processes, by kind (drills kill and restart them). */
+export interface ServiceProcesses {
+  redis: TestRedis;
+  broker: SpawnedHw;
+  ingest: SpawnedHw[];
+  rules: SpawnedHw[];
+  api: SpawnedHw[];
+  /** The environment every service got (Redis, broker URL, store). */
+  env: Record<string, string>;
+  /** Starts a service again as it was started (same instance name, same data directory). */
+  restart(kind: 'ingest' | 'rules' | 'api', index: number): Promise<SpawnedHw>;
+}
+
+export interface ServicesOptions extends TopologyOptions {
+  ingestWorkers?: number;
+  rulesWorkers?: number;
+  apiReplicas?: number;
+}
+
+export interface RunningServices extends RunningTopology {
+  processes: ServiceProcesses;
+}
+
 /**
- * The deployment topology of docker-compose.yml as real processes: a broker, two ingest
- * shards, the rules engine and the API, talking over MQTT with service credentials.
+ * The deployment topology of docker-compose.yml as real processes around a real
+ * redis-server (AOF on): a broker, ingest workers (one consumer group, 2 by default),
+ * rules workers (each owning its share of the partitions, 2 by default) and API replicas (1).
  */
-async function startServices(o: TopologyOptions): Promise<RunningTopology> {
-  const common = { HW_SERVICE_PASSWORD: 'svc-test-secret', HW_INFLUX_URL: o.influxUrl, HW_INFLUX_DATABASE: o.database, HW_INGEST_FLUSH_INTERVAL_MS: '50', HW_SERVICE_HEALTH_REPORT_MS: '500', ...o.env };
-  const procs: SpawnedHw[] = [];
+export async function startServices(o: ServicesOptions): Promise<RunningServices> {
+  const redis = await startRedis({ aof: 'everysec' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'hw-topo-svc-'));
+  const common: Record<string, string> = {
+    HW_SERVICE_PASSWORD: 'svc-test-secret', HW_INFLUX_URL: o.influxUrl, HW_INFLUX_DATABASE: o.database, HW_INGEST_FLUSH_INTERVAL_MS: '50', HW_SERVICE_HEALTH_REPORT_MS: '500',
+    HW_STREAMS_REDIS_URL: redis.url, HW_DATA_DIR: dataDir, ...o.env,
+  };
+  const all: SpawnedHw[] = [];
+  const spawned = async (args: string[], env: Record<string, string>) => {
+    const p = await spawnHw(args, env);
+    all.push(p);
+    return p;
+  };
   try {
-    const broker = await spawnHw(['broker'], common);
-    procs.push(broker);
+    const broker = await spawned(['broker'], common);
     const env = { ...common, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.ready.mqttPort as number}` };
-    // Start order of cli/wiring.ts (rules → ingest → api), the broker first here because the others connect to it.
-    procs.push(await spawnHw(['rules'], env));
-    procs.push(...(await Promise.all([spawnHw(['ingest', '--shard', '0/2'], env), spawnHw(['ingest', '--shard', '1/2'], env)])));
-    let api = await spawnHw(['api'], env);
-    procs.push(api);
+    const R = o.rulesWorkers ?? 2;
+    const I = o.ingestWorkers ?? 2;
+    // How each service is started, so a drill can start it again the same way.
+    const how = {
+      rules: (k: number) => [['rules', '--worker', `${k}/${R}`], { ...env, HW_SERVICE_INSTANCE: `rules${k}` }] as const,
+      // Each ingest worker has a spool of its own (its data directory).
+      ingest: (k: number) => [['ingest'], { ...env, HW_SERVICE_INSTANCE: `ingest${k}`, HW_DATA_DIR: join(dataDir, `ingest${k}`) }] as const,
+      api: (k: number) => [['api'], { ...env, HW_SERVICE_INSTANCE: `api${k}` }] as const,
+    };
+    const start = (kind: keyof typeof how, k: number) => spawned([...how[kind](k)[0]], how[kind](k)[1]);
+    // Start order of cli/wiring.ts (rules → ingest → api), the broker first here because ingest sends gateways' err messages through it.
+    const rules = await Promise.all(Array.from({ length: R }, (_, k) => start('rules', k)));
+    const ingest = await Promise.all(Array.from({ length: I }, (_, k) => start('ingest', k)));
+    const api: SpawnedHw[] = [];
+    for (let k = 0; k < (o.apiReplicas ?? 1); k++) api.push(await start('api', k));
+    const processes: ServiceProcesses = {
+      redis, broker, ingest, rules, api, env,
+      async restart(kind, index) {
+        const list = processes[kind];
+        const old = list[index]!;
+        if (old.child.exitCode === null && old.child.signalCode === null) await old.stop();
+        all.splice(all.indexOf(old), 1);
+        list[index] = await start(kind, index);
+        return list[index]!;
+      },
+    };
     return {
       name: 'services',
+      processes,
       get mqttPort() { return broker.ready.mqttPort as number; },
-      get httpPort() { return api.ready.httpPort as number; },
+      get httpPort() { return processes.api[0]!.ready.httpPort as number; },
       async restartApi() {
-        const code = await api.stop();
+        const code = await processes.api[0]!.stop();
         if (code !== 0) throw new Error(`hazardwatch api exited with ${code} on SIGTERM`);
-        procs.splice(procs.indexOf(api), 1);
-        api = await spawnHw(['api'], env);
-        procs.push(api);
+        await processes.restart('api', 0);
       },
       async stop() {
         const codes: (number | null)[] = [];
-        for (const p of procs.splice(0).reverse()) codes.push(await p.stop());
+        // Reverse start order: api, ingest, rules, broker.
+        for (const p of [...processes.api, ...processes.ingest, ...processes.rules, broker]) codes.push(await p.stop());
+        all.length = 0;
+        await redis.stop();
+        rmSync(dataDir, { recursive: true, force: true });
         return codes;
       },
     };
   } catch (err) {
-    for (const p of procs.reverse()) await p.stop('SIGKILL');
+    for (const p of all.reverse()) await p.stop('SIGKILL');
+    await redis.stop();
     throw err;
   }
 }

@@ -22,6 +22,7 @@ import { ALERT_LEVELS } from '../../core/src/types.ts';
 import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
 import { parseClientMessage } from './ws-client-message.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
+import { compareIds } from '../../core/src/streams/stream-entry.ts';
 import { codedError, notFound, strictRoute, type AnyError, type CodedReply } from './http-errors.ts';
 import { createSessions } from './sessions.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
@@ -58,14 +59,20 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** Login attempts per minute per account and per address (defaults: 10 and 30). */
   loginThrottle?: Partial<LoginThrottle>;
+  /**
+   * Alert events after `since` that this process did not see (the distributed alert event
+   * stream); absent in one process, where the view's ring is all there is. Throws
+   * HW_ERR_BAD_EVENT_ID for a malformed id.
+   */
+  replayAlertEvents?: (since: string, limit: number) => Promise<{ events: { id: string; event: AlertEvent }[]; gap: boolean; more: boolean } | undefined>;
   now?: () => number;
 }
 
 export interface HazardwatchApp {
   app: FastifyInstance;
   view: AlertView;
-  /** Feed an alert event (from the in-process engine or the internal MQTT topic). */
-  publishAlertEvent(e: AlertEvent): void;
+  /** Feed an alert event (from the transport); `id` is the transport's event id where it has one. */
+  publishAlertEvent(e: AlertEvent, id?: string): void;
   /** Load stored alert history (call before listen). */
   loadHistory(): Promise<void>;
   /** Feed accepted readings (last value per sensor, live readings on the socket). */
@@ -112,7 +119,14 @@ interface Client {
   token: string;
   /** Readings skipped while the client was behind, reported in a notice. */
   dropped: number;
+  /** While its missed events are replayed from the stream, live ones wait here (bounded by the replay's own limit). */
+  held?: { eventId: string; event: AlertEvent }[];
 }
+
+/** Alert events replayed to one reconnecting client at most; beyond, it gets a snapshot instead. */
+const MAX_REPLAY_EVENTS = 10_000;
+const REPLAY_PAGE = 1_000;
+const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** Beyond this much unsent data a client gets no live readings (sampled, with a notice). */
 const SAMPLE_ABOVE_BYTES = 512 * 1024;
@@ -253,9 +267,35 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     }
   }
 
-  function publishAlertEvent(e: AlertEvent) {
-    const eventId = view.apply(e);
-    for (const s of sockets) if (canSee(s.user, e.alert)) send(s.ws, { type: 'alert', eventId, event: e });
+  function publishAlertEvent(e: AlertEvent, id?: string) {
+    const eventId = view.apply(e, id);
+    for (const s of sockets) {
+      if (!canSee(s.user, e.alert)) continue;
+      if (s.held) {
+        if (s.held.length < MAX_REPLAY_EVENTS) s.held.push({ eventId, event: e });
+        else s.ws.close(4408, 'too far behind: reconnect'); // it comes back with `since`, or takes a snapshot
+      } else send(s.ws, { type: 'alert', eventId, event: e });
+    }
+  }
+
+  /**
+   * What a reconnecting client missed after `since`: from the view's ring, else from the
+   * transport's stream (another replica's id, or one from before this process started);
+   * undefined when neither reaches back (then it gets a snapshot). Bounded.
+   */
+  async function missedSince(since: string): Promise<{ eventId: string; event: AlertEvent }[] | undefined> {
+    const inRing = view.since(since);
+    if (inRing || !opts.replayAlertEvents) return inRing;
+    const out: { eventId: string; event: AlertEvent }[] = [];
+    let from = since;
+    while (out.length < MAX_REPLAY_EVENTS) {
+      const r = await opts.replayAlertEvents(from, REPLAY_PAGE);
+      if (!r || r.gap) return undefined;
+      for (const x of r.events) out.push({ eventId: x.id, event: x.event });
+      if (!r.more || r.events.length === 0) return out;
+      from = r.events[r.events.length - 1]!.id;
+    }
+    return undefined;
   }
 
   let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
@@ -428,7 +468,7 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
     });
 
-    const WsQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), since: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
+    const WsQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), since: Type.Optional(Type.String({ pattern: EVENT_ID.source, maxLength: 41 })) }, { additionalProperties: false });
     api.get('/ws', { websocket: true, schema: { hide: true, querystring: WsQuery } }, (ws, req) => {
       let user: UserDef;
       // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
@@ -440,16 +480,31 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
         ws.close(4401, 'unauthenticated');
         return;
       }
-      const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0 };
+      const since = (req.query as { since?: string }).since;
+      // Live events wait while the missed ones are looked up, so none is lost or sent out of order.
+      const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0, held: since ? [] : undefined };
       sockets.add(entry);
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onSocketMessage(entry, data, isBinary));
+      const snapshot = () => send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
-      const since = Number((req.query as { since?: string }).since);
-      const missed = Number.isFinite(since) && since > 0 ? view.since(since) : undefined;
-      if (missed) {
-        for (const m of missed) if (canSee(user, m.event.alert)) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
-      } else {
-        send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
+      if (!since) snapshot();
+      else {
+        void missedSince(since).then(
+          (missed) => {
+            const held = entry.held ?? [];
+            entry.held = undefined;
+            if (!missed) return snapshot();
+            const last = missed.length ? missed[missed.length - 1]!.eventId : since;
+            for (const m of missed) if (canSee(user, m.event.alert)) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
+            // Live events that arrived meanwhile, except those the replay already sent.
+            for (const m of held) if (compareIds(m.eventId, last) > 0) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
+          },
+          (err: unknown) => {
+            entry.held = undefined;
+            apiLogger.warn({ err: (err as Error).message }, 'alert replay failed: sending a snapshot');
+            snapshot();
+          },
+        );
       }
       const beat = setInterval(() => {
         // A session that expired or a user removed from the registry is disconnected.

@@ -1,3 +1,4 @@
+import { compareIds } from '../../core/src/streams/stream-entry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../core/src/metrics.ts';
 import type { AlertEvent, Reading } from '../../core/src/types.ts';
@@ -49,7 +50,7 @@ describe('WebSocket', () => {
   it('sends heartbeats carrying the last event id', async () => {
     const sock = await openSocket(port, await login(port, 'city'));
     const beats = await waitFor(() => { const b = sock.messages.filter((m) => m.type === 'heartbeat'); return b.length >= 2 ? b : undefined; }, { what: 'two heartbeats' });
-    expect(beats[0]).toMatchObject({ type: 'heartbeat', lastEventId: expect.any(Number) });
+    expect(beats[0]).toMatchObject({ type: 'heartbeat', lastEventId: expect.stringMatching(/^\d+-\d+$/) });
     sock.close();
   });
 
@@ -60,12 +61,12 @@ describe('WebSocket', () => {
     await feed([reading('cement-liguo.dust-resp-1', 9)]);
     await waitFor(() => first.messages.find((m) => m.type === 'alert' && m.event.alert.sensorId === 'cement-liguo.dust-resp-1'), { what: 'the first alert' });
     await new Promise((r) => setTimeout(r, 100));
-    const lastSeen = Math.max(...first.messages.flatMap((m) => (m.type === 'alert' ? [m.eventId] : [])));
+    const lastSeen = first.messages.flatMap((m) => (m.type === 'alert' ? [m.eventId] : [])).sort(compareIds).at(-1)!;
     first.close();
     // While it is away: a foreign alert, then two of its own.
     await feed([reading('chem-dawu.h2s-1', 30), reading('foundry-liguo.co-1', 500), reading('cement-liguo.so2-1', 60)]);
     await new Promise((r) => setTimeout(r, 100));
-    const missed = witness.messages.flatMap((m) => (m.type === 'alert' && m.eventId > lastSeen ? [m] : []));
+    const missed = witness.messages.flatMap((m) => (m.type === 'alert' && compareIds(m.eventId, lastSeen) > 0 ? [m] : []));
     expect(new Set(missed.map((m) => m.event.alert.sensorId))).toEqual(new Set(['foundry-liguo.co-1', 'cement-liguo.so2-1']));
     const again = await openSocket(port, token, lastSeen);
     await waitFor(() => again.messages.filter((m) => m.type === 'alert').length >= missed.length || undefined, { what: 'replayed alerts' });

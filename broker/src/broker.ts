@@ -75,12 +75,13 @@ export interface BrokerDeps {
   logger: Logger;
   metrics?: Metrics;
   /**
-   * In-process ingest: called for every authorised gateway publish *before* Aedes sends
-   * the QoS 1 PUBACK (Aedes 1.x acknowledges before it delivers to subscribers). The
-   * PUBACK waits for the returned promise, so an acknowledged reading is already in the
-   * ingest spool, and a full spool holds acknowledgements back.
+   * Hands every authorised gateway publish to ingest *before* Aedes sends the QoS 1
+   * PUBACK (Aedes 1.x acknowledges before it delivers to subscribers): in one process to
+   * the ingest spool, distributed to the Redis stream ingest workers read
+   * (Transport.deliver). The PUBACK waits for the returned promise, so an acknowledged
+   * reading is already held, and a full spool or stream backlog holds acknowledgements back.
    */
-  beforeAck?: (topic: string, payload: Buffer) => Promise<void> | undefined;
+  beforeAck?: (topic: string, payload: Buffer, enterpriseId: string) => Promise<void> | undefined;
   /** Gateway online / offline (distinct from a sensor's dead-man). */
   onPresence?: (p: Presence) => void;
 }
@@ -157,44 +158,6 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     : createMemoryClientIds();
   const servers: { kind: 'tcp' | 'tls' | 'ws'; server: Server | TlsServer | HttpServer; wss?: WebSocketServer }[] = [];
   let sysTimer: NodeJS.Timeout | undefined;
-
-  /**
-   * Ingest workers that run as services (`hazardwatch ingest [--shard k/N]`, client id
-   * `hw-ingest` or `hw-ingest-{k}of{N}`) keep a persistent session. While one of them is
-   * offline, gateways' `up` messages are held without a PUBACK, so the gateways keep
-   * them, rather than piling up unbounded in this broker's memory queue, which a broker
-   * crash would lose. Every worker subscribes to every `up` message (each keeps its own
-   * shard), so all of them are held. A worker counts as back only once Aedes has resent
-   * its queued messages ('clientReady'): a message delivered live before that can take a
-   * packet id still held by a queued one, and its PUBACK then clears the queued message
-   * unsent (seen as readings lost in the kill -9 test). Off in a Redis cluster, where a
-   * worker may be connected to another node and the queue lives in Redis.
-   */
-  const ingestWorkers = new Map<string, { count: number; online: number }>();
-  const heldForIngest: (() => void)[] = [];
-  const ingestShardCount = (clientId: string) => {
-    const m = /^hw-ingest(?:-(\d+)of(\d+))?$/.exec(clientId);
-    if (!m) return undefined;
-    return m[1] === undefined ? 1 : Number(m[2]);
-  };
-  const ingestOffline = () => {
-    for (const w of ingestWorkers.values()) if (w.online === 0) return true;
-    return false;
-  };
-  const ingestPresence = (client: Client, delta: 1 | -1) => {
-    if (config.redisUrl || identities.get(client)?.kind !== 'service') return;
-    const count = ingestShardCount(client.id);
-    if (count === undefined) return;
-    if (delta > 0) {
-      // Workers of another shard count are an earlier topology: forget them.
-      for (const [id, w] of ingestWorkers) if (w.count !== count) ingestWorkers.delete(id);
-    }
-    let w = ingestWorkers.get(client.id);
-    if (!w) ingestWorkers.set(client.id, (w = { count, online: 0 }));
-    w.online = Math.max(0, w.online + delta);
-    if (delta < 0 && w.online === 0) log.warn({ clientId: client.id }, 'ingest worker offline: gateway messages are held unacknowledged until it is back');
-    if (delta > 0 && !ingestOffline()) for (const release of heldForIngest.splice(0)) release();
-  };
 
   /**
    * The credentials are right; now the client id (client-ids.ts): service ids `hw-*` are
@@ -342,16 +305,15 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
         refuse('retain_stripped');
         packet.retain = false;
       }
-      if (id.kind === 'gateway' && ingestOffline() && t?.channel === 'up') {
-        refuse('held_ingest_offline');
-        // A gateway that left meanwhile sends the message again on reconnecting: drop this copy.
-        heldForIngest.push(() => done(client.closed ? new Error('gateway disconnected while held') : null));
-        return;
-      }
       counters.published++;
-      const held = id.kind === 'gateway' ? deps.beforeAck?.(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)) : undefined;
-      if (held) held.then(() => done(null), (err: Error) => done(err));
-      else done(null);
+      const held = id.kind === 'gateway' && t?.channel === 'up' ? deps.beforeAck?.(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), id.enterpriseId) : undefined;
+      // Not held (spool or stream full, Redis down): no PUBACK; the gateway keeps the message and sends it again.
+      if (held) {
+        held.then(() => done(null), (err: Error & { code?: string }) => {
+          refuse(err.code === 'HW_ERR_BACKLOG_FULL' ? 'held_backlog_full' : 'held_not_stored');
+          done(err);
+        });
+      } else done(null);
     },
     authorizeSubscribe(client, sub, done) {
       const id = identities.get(client);
@@ -372,13 +334,11 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     const id = identities.get(client);
     if (id?.kind === 'gateway') deps.onPresence?.({ enterpriseId: id.enterpriseId, gatewayId: id.gatewayId, online: true, ts: Date.now(), via: 'connect' });
   });
-  aedes.on('clientReady', (client) => ingestPresence(client, 1));
   aedes.on('clientDisconnect', (client) => {
     counters.connections--;
     m?.mqttConnections.set(counters.connections);
     const id = identities.get(client);
     if (id?.kind === 'gateway') deps.onPresence?.({ enterpriseId: id.enterpriseId, gatewayId: id.gatewayId, online: false, ts: Date.now(), via: 'disconnect' });
-    ingestPresence(client, -1);
   });
   aedes.on('publish', (packet, client) => {
     if (client) m?.mqttMessagesIn.inc();

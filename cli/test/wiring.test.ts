@@ -13,7 +13,7 @@ import { createInProcessTransport } from '../../core/src/transport.ts';
 import { composeAll, wire } from '../compose.ts';
 import { apiUnit, brokerUnit, ingestUnit, rulesUnit } from '../units.ts';
 import { PIPELINE_COMMANDS, PIPELINE_EVENTS } from '../../core/src/pipeline-events.ts';
-import { internalTopics } from '../../core/src/topics.ts';
+import { STREAM_ROUTES } from '../../core/src/transport-streams.ts';
 import { WIRING, type Topology } from '../wiring.ts';
 
 const TOPOLOGIES: Topology[] = ['all', 'services'];
@@ -34,9 +34,8 @@ describe('the wiring table (cli/wiring.ts)', () => {
     }
   });
 
-  it('gives every event an MQTT topic, each topic once', () => {
-    const ts = [...PIPELINE_EVENTS, ...PIPELINE_COMMANDS].map((k) => internalTopics[k].topic);
-    expect(new Set(ts).size).toBe(ts.length);
+  it('gives every event of the split topology a route on Redis Streams', () => {
+    for (const k of [...PIPELINE_EVENTS, ...PIPELINE_COMMANDS]) if (WIRING[k].topologies.includes('services')) expect(STREAM_ROUTES[k], k).toMatch(/\w/);
   });
 
   const inTopology = (t: Topology) => [...PIPELINE_EVENTS, ...PIPELINE_COMMANDS].filter((k) => WIRING[k].topologies.includes(t)).sort();
@@ -66,7 +65,7 @@ describe('the wiring table (cli/wiring.ts)', () => {
       const transport = createInProcessTransport(logger);
       const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics: createMetrics(), transport, store: createStore(config, logger) };
       const unit = make === 'broker' ? brokerUnit(ctx)
-        : make === 'ingest' ? ingestUnit(ctx, { bus: createAedesBus(brokerUnit(ctx).broker.aedes), subscribe: true })
+        : make === 'ingest' ? ingestUnit(ctx, { bus: createAedesBus(brokerUnit(ctx).broker.aedes) })
         : make === 'rules' ? rulesUnit(ctx)
         : apiUnit(ctx);
       await wire([unit], 'services', transport);

@@ -70,6 +70,13 @@ export const ConfigSchema = Type.Object({
     password: Type.String({ default: '', description: 'MQTT password for internal services (secret); empty = generated per run in `all` mode' }),
     brokerUrl: Type.String({ default: '', description: 'broker URL for separately run services, e.g. mqtt://127.0.0.1:1883' }),
     healthReportMs: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000, description: 'separately run services publish their health this often, ms; the API marks one down after 3 missed reports' }),
+    instance: Type.String({ default: '', maxLength: 100, description: 'this process\'s name among the replicas of its service (consumer name on the streams); empty = host name and process id' }),
+  }),
+  streams: Type.Object({
+    redisUrl: Type.String({ default: '', description: 'redis://host:port of the Redis that carries the pipeline between separately run services (required for them; the all-in-one does not use it)' }),
+    partitions: Type.Integer({ default: 8, minimum: 1, maximum: 1024, description: 'partitions of each stream (by enterprise); every service must use the same number, and changing it needs drained streams' }),
+    maxBacklog: Type.Integer({ default: 20_000, minimum: 1, description: 'unconsumed entries (up to 50 gateway messages each) one partition of the gateway stream may hold before the broker withholds PUBACKs' }),
+    claimIdleMs: Type.Integer({ default: 30_000, minimum: 100, description: 'a worker\'s unacknowledged entries are taken over by another after this long, ms' }),
   }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
 });

@@ -4,9 +4,15 @@ import type { ComponentHealth } from './types.ts';
  * Component health: what `/api/health` reports, from real signals of each component.
  *
  * In one process (`npm start`) the API asks each component directly. As separate
- * services each service publishes its components' health on `hw/internal/health/{service}`
+ * services each service publishes its components' health (the `service.health` event)
  * every `HW_SERVICE_HEALTH_REPORT_MS`; the API keeps the last report of each and marks a
  * component down once its reports stop (more than REPORT_MISSES intervals old).
+ *
+ * Replicas report under names that say how they share the work: rules workers as
+ * `rules-{k}of{N}` (each owns partitions no other has: a missing one is down until it is
+ * back), ingest workers as `ingest@{instance}` (interchangeable in one consumer group: a
+ * silent one is down, and forgotten after FORGET_AFTER_MISSES intervals, when the others
+ * have claimed its entries long since and the replica set is taken to have shrunk).
  */
 export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
 
@@ -18,13 +24,15 @@ export type ComponentName = (typeof COMPONENTS)[number];
 export const CHECK_TIMEOUT_MS = 2500;
 /** A service whose last report is older than this many report intervals is down. */
 export const REPORT_MISSES = 3;
+/** An interchangeable replica (`name@instance`) silent this many intervals is forgotten. */
+export const FORGET_AFTER_MISSES = 60;
 /** Bounds on a health report read from the bus (services only publish there, but check anyway). */
 const MAX_REPORT_COMPONENTS = 16;
 const MAX_DETAIL_CHARS = 300;
 const MAX_REPORTERS = 256;
 
 export interface HealthReport {
-  /** Reporting service, e.g. `rules`, `ingest-0of2`. */
+  /** Reporting service, e.g. `api`, `rules-0of2`, `ingest@host-1`. */
   service: string;
   ts: number;
   intervalMs: number;
@@ -111,25 +119,32 @@ export function checkReport(v: unknown): HealthReport | undefined {
   return { service: r.service, ts: r.ts, intervalMs: r.intervalMs, components: Object.fromEntries(entries.map(([k, c]) => [k, { ok: c.ok, detail: c.detail?.slice(0, MAX_DETAIL_CHARS) }])) };
 }
 
-/** A sharded ingest worker's service name: `ingest-{k}of{N}`. */
-const SHARD_SERVICE = /^ingest-(\d{1,3})of(\d{1,3})$/;
+/** A worker that owns its share: `{name}-{k}of{N}` (rules workers). */
+const SHARE_SERVICE = /^([a-z]{1,20})-(\d{1,4})of(\d{1,4})$/;
 
 /**
- * The shard layout in force: N of the most recent `ingest-kofN` report, and the components
- * its shards report. Undefined when ingest is not sharded.
+ * The share layouts in force, per service name: N of its most recent `name-kofN` report,
+ * and the components its workers report.
  */
-function shardLayout(reports: ReadonlyMap<string, { report: HealthReport; receivedAt: number }>): { count: number; components: string[] } | undefined {
-  let newest: { count: number; at: number } | undefined;
+function shareLayouts(reports: ReadonlyMap<string, { report: HealthReport; receivedAt: number }>): Map<string, { count: number; components: string[] }> {
+  const newest = new Map<string, { count: number; at: number }>();
   for (const [service, { receivedAt }] of reports) {
-    const m = SHARD_SERVICE.exec(service);
+    const m = SHARE_SERVICE.exec(service);
     if (!m) continue;
-    const count = Number(m[2]);
-    if (count >= 1 && (!newest || receivedAt > newest.at)) newest = { count, at: receivedAt };
+    const count = Number(m[3]);
+    const cur = newest.get(m[1]!);
+    if (count >= 1 && (!cur || receivedAt > cur.at)) newest.set(m[1]!, { count, at: receivedAt });
   }
-  if (!newest) return undefined;
-  const components = new Set<string>();
-  for (const [service, { report }] of reports) if (SHARD_SERVICE.exec(service)?.[2] === String(newest.count)) for (const c of Object.keys(report.components)) components.add(c);
-  return { count: newest.count, components: [...components] };
+  const out = new Map<string, { count: number; components: string[] }>();
+  for (const [name, { count }] of newest) {
+    const components = new Set<string>();
+    for (const [service, { report }] of reports) {
+      const m = SHARE_SERVICE.exec(service);
+      if (m && m[1] === name && Number(m[3]) === count) for (const c of Object.keys(report.components)) components.add(c);
+    }
+    out.set(name, { count, components: [...components] });
+  }
+  return out;
 }
 
 /**
@@ -155,12 +170,16 @@ export function createHealthBoard(now: () => number = Date.now) {
     components(expected: readonly string[]): Record<string, ComponentHealth> {
       const t = now();
       const merged = new Map<string, { ok: boolean; details: string[] }>();
-      const layout = shardLayout(reports);
-      for (const [service, { report, receivedAt }] of reports) {
-        // Shards of an earlier layout (ingest-kofM, M ≠ the newest N) were retired.
-        const shard = SHARD_SERVICE.exec(service);
-        if (shard && layout && Number(shard[2]) !== layout.count) continue;
+      const layouts = shareLayouts(reports);
+      for (const [service, { report, receivedAt }] of [...reports]) {
+        // Workers of an earlier layout (name-kofM, M ≠ the newest N) were retired.
+        const share = SHARE_SERVICE.exec(service);
+        if (share && Number(share[3]) !== layouts.get(share[1]!)?.count) continue;
         const age = t - receivedAt;
+        if (service.includes('@') && age > FORGET_AFTER_MISSES * report.intervalMs) {
+          reports.delete(service);
+          continue;
+        }
         const stale = age > REPORT_MISSES * report.intervalMs;
         for (const [name, c] of Object.entries(report.components)) {
           const m = merged.get(name) ?? { ok: true, details: [] };
@@ -169,14 +188,14 @@ export function createHealthBoard(now: () => number = Date.now) {
           merged.set(name, m);
         }
       }
-      // A shard of the current layout that never reported: its components are down.
-      if (layout) {
+      // A worker of the current layout that never reported: its components are down.
+      for (const [service, layout] of layouts) {
         for (let k = 0; k < layout.count; k++) {
-          if (reports.has(`ingest-${k}of${layout.count}`)) continue;
+          if (reports.has(`${service}-${k}of${layout.count}`)) continue;
           for (const name of layout.components) {
             const m = merged.get(name) ?? { ok: true, details: [] };
             m.ok = false;
-            m.details.push(`ingest-${k}of${layout.count}: down, never reported`);
+            m.details.push(`${service}-${k}of${layout.count}: down, never reported`);
             merged.set(name, m);
           }
         }

@@ -6,10 +6,16 @@ import type { AlertCommand, AlertEvent, Grade, GradeResult, Reading } from './ty
 /**
  * The edges of the pipeline, declared once (DESIGN.md "Data flow"). Units publish and
  * subscribe to these by name through a Transport (core/src/transport.ts): in one process
- * an event is a function call, between processes it travels on the distributed transport
- * (today MQTT internal topics through the broker, core/src/topics.ts `internalTopics`).
+ * an event is a function call, between processes it travels on Redis Streams
+ * (core/src/transport-streams.ts, which declares each event's route).
  * Who produces and who consumes each one is the wiring table, cli/wiring.ts.
  */
+
+/** A message a gateway published on its `up` topic, as the broker accepted it (before ingest decodes it). */
+export interface GatewayMessage {
+  topic: string;
+  payload: Buffer;
+}
 
 /** A gateway went online or offline (distinct from a sensor's dead-man). */
 export interface GatewayPresence {
@@ -26,6 +32,8 @@ export interface RejectedReadings {
   rejections: Rejection[];
   /** When ingest refused them, ms. */
   ts: number;
+  /** The gateway's enterprise (the partition key). */
+  enterpriseId?: string;
 }
 
 /**
@@ -59,6 +67,8 @@ export interface LiveInsights {
 
 /** Fire-and-forget events: one producer side, any number of consumers. */
 export interface PipelineEvents {
+  /** Broker → ingest; the broker's PUBACK waits until the transport holds it (Transport.deliver). */
+  'gateway.up': GatewayMessage;
   'readings.accepted': Reading[];
   'readings.rejected': RejectedReadings;
   'gateway.presence': GatewayPresence;
@@ -77,7 +87,7 @@ export type PipelineEvent = keyof PipelineEvents;
 export type PipelineCommand = keyof PipelineCommands;
 
 /** Every declared event, for tests and the wiring check (kept in step with the interfaces by `satisfies`). */
-export const PIPELINE_EVENTS = ['readings.accepted', 'readings.rejected', 'gateway.presence', 'alert.event', 'service.health', 'insights.live'] as const satisfies readonly PipelineEvent[];
+export const PIPELINE_EVENTS = ['gateway.up', 'readings.accepted', 'readings.rejected', 'gateway.presence', 'alert.event', 'service.health', 'insights.live'] as const satisfies readonly PipelineEvent[];
 export const PIPELINE_COMMANDS = ['alert.command'] as const satisfies readonly PipelineCommand[];
 
 // Compile-time check that the lists above name every key (a new event must be listed).

@@ -28,6 +28,8 @@ const isGrade = (v: unknown) => v === null || (isObj(v) && typeof v.grade === 'n
 const isExposure = (v: unknown) => v === null || (isObj(v) && str(v.sensorId) && num(v.twa8h) && num(v.lastTs));
 
 const decoders: { [E in keyof PipelineEvents]: (v: unknown) => PipelineEvents[E] | undefined } = {
+  // Bytes, not JSON: carried by its own codec (core/src/streams/up-codec.ts) and decoded by ingest.
+  'gateway.up': () => undefined,
   'readings.accepted': (v) => (listOf(isReading)(v) ? v : undefined),
   'readings.rejected': (v) => (isObj(v) && num(v.ts) && listOf(isRejection)(v.rejections) ? (v as unknown as PipelineEvents['readings.rejected']) : undefined),
   'gateway.presence': (v) =>
@@ -62,6 +64,11 @@ const parse = (raw: Buffer): unknown => {
     return undefined;
   }
 };
+
+/** A value already parsed (from a stream entry) checked as the event; undefined when it is not one. */
+export function decodeValue<E extends keyof PipelineEvents>(event: E, v: unknown): PipelineEvents[E] | undefined {
+  return v === undefined ? undefined : decoders[event](v);
+}
 
 export function decodeEvent<E extends keyof PipelineEvents>(event: E, raw: Buffer): PipelineEvents[E] | undefined {
   const v = parse(raw);

@@ -3,9 +3,10 @@ import type { Alert, AlertEvent } from './types.ts';
 /**
  * The WebSocket message map (server ↔ dashboard).
  *
- * Alerts: every pushed alert event carries a monotonically increasing `eventId`; a client
- * that reconnects with `?since=<eventId>` is sent what it missed (or a fresh snapshot
- * when the server's replay ring no longer reaches back that far). Heartbeats carry the
+ * Alerts: every pushed alert event carries an increasing `eventId` (`<ms>-<seq>`); a client
+ * that reconnects with `?since=<eventId>` is sent what it missed, on any API replica and
+ * after a restart where the alert event stream keeps it (distributed), or a fresh snapshot
+ * when nothing reaches back that far (then the client replaces its alerts). Heartbeats carry the
  * last event id too, so a client can tell it missed nothing while idle.
  *
  * Live readings are sampled, not replayed: a client subscribes to chosen sensors; when
@@ -13,10 +14,10 @@ import type { Alert, AlertEvent } from './types.ts';
  * cannot keep up even with alerts is disconnected (it reconnects with `since`).
  */
 export type ServerMessage =
-  | { type: 'hello'; user: { username: string; name: string; role: string; scope: string }; lastEventId: number }
-  | { type: 'snapshot'; alerts: Alert[]; lastEventId: number }
-  | { type: 'alert'; eventId: number; event: AlertEvent }
-  | { type: 'heartbeat'; ts: number; lastEventId: number }
+  | { type: 'hello'; user: { username: string; name: string; role: string; scope: string }; lastEventId: string }
+  | { type: 'snapshot'; alerts: Alert[]; lastEventId: string }
+  | { type: 'alert'; eventId: string; event: AlertEvent }
+  | { type: 'heartbeat'; ts: number; lastEventId: string }
   | { type: 'subscribed'; sensors: string[]; refused: string[] }
   | { type: 'readings'; readings: LiveReading[] }
   | { type: 'notice'; code: 'readings-dropped'; dropped: number }

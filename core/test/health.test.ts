@@ -33,40 +33,52 @@ describe('health', () => {
     expect(r!.components.rules!.detail!.length).toBe(300);
   });
 
-  it('a service whose reports stop for 3 intervals is down; sharded ingest is ok only when every shard is', () => {
+  it('a service whose reports stop for 3 intervals is down; workers with a share are ok only when every one is', () => {
     let t = 0;
     const board = createHealthBoard(() => t);
     const report = (service: string, components: Record<string, { ok: boolean; detail?: string }>) => board.receive(JSON.stringify({ service, ts: t, intervalMs: 100, components }));
-    expect(board.components(['rules']).rules).toEqual({ ok: false, detail: 'down: no service has reported it' });
-    report('rules', { rules: { ok: true, detail: 'fine' } });
-    report('ingest-0of2', { ingest: { ok: true } });
-    report('ingest-1of2', { ingest: { ok: true } });
+    expect(board.components(['broker']).broker).toEqual({ ok: false, detail: 'down: no service has reported it' });
+    report('broker', { broker: { ok: true, detail: 'fine' } });
+    report('rules-0of2', { rules: { ok: true } });
+    report('rules-1of2', { rules: { ok: true } });
     t = 300;
-    expect(board.components(['rules', 'ingest'])).toMatchObject({ rules: { ok: true }, ingest: { ok: true } });
-    report('ingest-0of2', { ingest: { ok: true } });
+    expect(board.components(['broker', 'rules'])).toMatchObject({ broker: { ok: true }, rules: { ok: true } });
+    report('rules-0of2', { rules: { ok: true } });
     t = 301;
-    const c = board.components(['rules', 'ingest']);
-    expect(c.rules).toMatchObject({ ok: false, detail: expect.stringContaining('rules: down, no report for 0.3 s') });
-    expect(c.ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of2: down') });
+    const c = board.components(['broker', 'rules']);
+    expect(c.broker).toMatchObject({ ok: false, detail: expect.stringContaining('broker: down, no report for 0.3 s') });
+    expect(c.rules).toMatchObject({ ok: false, detail: expect.stringContaining('rules-1of2: down') });
   });
 
-  it('a shard of the current layout that never reported is down; shards of an earlier layout are forgotten', () => {
+  it('a worker of the current layout that never reported is down; workers of an earlier layout are forgotten', () => {
+    let t = 0;
+    const board = createHealthBoard(() => t);
+    const report = (service: string) => board.receive(JSON.stringify({ service, ts: t, intervalMs: 100, components: { rules: { ok: true } } }));
+    report('rules-0of3');
+    report('rules-2of3');
+    expect(board.components(['rules']).rules).toMatchObject({ ok: false, detail: expect.stringContaining('rules-1of3: down, never reported') });
+    // Re-divided into 2: the 3-worker reports (soon stale) no longer count once the new layout reports.
+    t = 50;
+    report('rules-0of2');
+    report('rules-1of2');
+    t = 1000;
+    report('rules-0of2');
+    report('rules-1of2');
+    expect(board.components(['rules']).rules).toEqual({ ok: true, detail: 'rules-0of2: ok; rules-1of2: ok' });
+  });
+
+  it('an interchangeable replica (ingest@instance) that goes silent is down, then forgotten after 60 intervals', () => {
     let t = 0;
     const board = createHealthBoard(() => t);
     const report = (service: string) => board.receive(JSON.stringify({ service, ts: t, intervalMs: 100, components: { ingest: { ok: true }, spool: { ok: true } } }));
-    report('ingest-0of3');
-    report('ingest-2of3');
-    const c = board.components(['ingest', 'spool']);
-    expect(c.ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of3: down, never reported') });
-    expect(c.spool).toMatchObject({ ok: false, detail: expect.stringContaining('ingest-1of3: down, never reported') });
-    // Re-sharded to 2: the 3-shard reports (soon stale) no longer count once the new layout reports.
-    t = 50;
-    report('ingest-0of2');
-    report('ingest-1of2');
-    t = 1000;
-    report('ingest-0of2');
-    report('ingest-1of2');
-    expect(board.components(['ingest']).ingest).toEqual({ ok: true, detail: 'ingest-0of2: ok; ingest-1of2: ok' });
+    report('ingest@a');
+    report('ingest@b');
+    t = 301;
+    report('ingest@a');
+    expect(board.components(['ingest']).ingest).toMatchObject({ ok: false, detail: expect.stringContaining('ingest@b: down, no report for 0.3 s') });
+    for (t = 400; t <= 6100; t += 100) report('ingest@a');
+    t = 6101;
+    expect(board.components(['ingest', 'spool'])).toEqual({ ingest: { ok: true, detail: 'ingest@a: ok' }, spool: { ok: true, detail: 'ingest@a: ok' } });
   });
 
   it('checks a decoded report without stringifying it: a deeply nested value is refused, not a stack overflow', () => {

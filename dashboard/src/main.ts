@@ -35,7 +35,7 @@ const state = {
   /** Agent key → names, from /api/agents (core/data/agents.yaml). */
   agents: new Map<string, AgentName>(),
   filter: '' as string,
-  lastEventId: 0,
+  lastEventId: '',
   ws: undefined as WebSocket | undefined,
   sensor: undefined as { sensor: Sensor; history: Point[]; live: Point[] } | undefined,
 };
@@ -363,7 +363,7 @@ function switchView(view: View) {
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(state.token ?? '')}${state.lastEventId ? `&since=${state.lastEventId}` : ''}`);
+  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(state.token ?? '')}${state.lastEventId ? `&since=${encodeURIComponent(state.lastEventId)}` : ''}`);
   state.ws = ws;
   ws.onopen = () => {
     $('conn').setAttribute('data-state', 'on');
@@ -371,13 +371,6 @@ function connect() {
   };
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data as string) as ServerMessage;
-    if (msg.type === 'hello' && msg.lastEventId < state.lastEventId) {
-      // Event ids restarted: another API process (a restart) cannot replay what this board
-      // missed. Start again from a snapshot.
-      state.lastEventId = 0;
-      ws.close();
-      return;
-    }
     if (msg.type === 'snapshot') {
       state.alerts = new Map(msg.alerts.map((a) => [a.id, a]));
       state.lastEventId = msg.lastEventId;
@@ -419,7 +412,7 @@ function logout() {
   state.token = null;
   state.me = undefined;
   // The next login starts from a snapshot: what this session saw is not the next one's.
-  state.lastEventId = 0;
+  state.lastEventId = '';
   state.alerts = new Map();
   sessionStorage.removeItem('hw.token');
   const ws = state.ws;

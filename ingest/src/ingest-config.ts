@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Config } from '../../core/src/config.ts';
 import type { IngestConfig } from './ingest-worker.ts';
-import { shardOwner } from './shard.ts';
 
-/** The ingest worker's settings from the process config; a shard gets its own spool. */
-export function ingestConfigFrom(config: Readonly<Config>, shard?: { index: number; count: number }): IngestConfig {
+/** The ingest worker's settings from the process config. Each worker has a spool of its own, under its data directory. */
+export function ingestConfigFrom(config: Readonly<Config>): IngestConfig {
   const i = config.ingest;
   return {
     batchMaxReadings: i.batchMaxReadings,
@@ -16,9 +15,8 @@ export function ingestConfigFrom(config: Readonly<Config>, shard?: { index: numb
     memoryMaxReadings: i.memoryMaxReadings,
     writeConcurrency: i.writeConcurrency,
     ackMaxPendingReadings: i.ackMaxPendingReadings,
-    owns: shard ? shardOwner(shard) : undefined,
     spool: {
-      dir: join(config.dataDir, shard ? `spool-${shard.index}-of-${shard.count}` : 'spool'),
+      dir: join(config.dataDir, 'spool'),
       maxBytes: i.spoolMaxBytes,
       segmentMaxReadings: i.spoolSegmentMaxReadings,
       segmentMaxMs: i.spoolSegmentMaxMs,

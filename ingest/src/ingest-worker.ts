@@ -33,8 +33,6 @@ export interface IngestConfig {
    */
   ackMaxPendingReadings?: number;
   spool: SpoolConfig;
-  /** Own only these enterprises (sharding); undefined = all. */
-  owns?: (enterpriseId: string) => boolean;
 }
 
 export interface IngestDeps {
@@ -47,7 +45,7 @@ export interface IngestDeps {
   /** Accepted readings, as soon as they are in the spool (the rules engine listens here). */
   onAccepted?: (readings: Reading[]) => void;
   /** Refused readings (the rules engine counts out-of-range ones as a sensor fault). */
-  onRejected?: (rejections: Rejection[], ts: number) => void;
+  onRejected?: (rejections: Rejection[], ts: number, enterpriseId: string) => void;
   now?: () => number;
 }
 
@@ -361,7 +359,7 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
       unexpected('report', err, topic);
     }
     try {
-      deps.onRejected?.(rejected, now());
+      deps.onRejected?.(rejected, now(), t.enterpriseId);
     } catch (err) {
       log.error({ err }, 'a listener failed on rejected readings');
     }
@@ -411,7 +409,6 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   function handle(topic: string, payload: Buffer): HandleResult {
     const t = parseGatewayTopic(topic);
     if (!t || t.channel !== 'up') return { accepted: 0, rejected: [], spooled: undefined };
-    if (config.owns && !config.owns(t.enterpriseId)) return { accepted: 0, rejected: [], spooled: undefined };
     let checked: ReturnType<typeof check>;
     try {
       checked = check(topic, t, payload);

@@ -221,9 +221,9 @@ describe('ingest: hostile payloads over real MQTT (issue 12 items 10-12)', () =>
     expect(await store.countReadings({ sensorId: NOISE, from: t, to: t })).toBe(1);
   });
 
-  // handle() catches everything it runs; only a fault outside it (here, a sharding predicate
-  // that throws) reaches the hook. The hook must then withhold the PUBACK, not release it.
-  it('the broker hook withholds the PUBACK when ingest throws outside its own guards (all-in-one wiring)', async () => {
+  // A fault while the readings are being taken (here a metric that throws, standing for a
+  // defect after validation): the hook must withhold the PUBACK, not release it.
+  it('the broker hook withholds the PUBACK when ingest throws while taking the readings (all-in-one wiring)', async () => {
     const { registry: real, catalogue } = demo();
     const logger = silentLogger();
     const m2 = createMetrics();
@@ -231,10 +231,10 @@ describe('ingest: hostile payloads over real MQTT (issue 12 items 10-12)', () =>
     const w2 = createIngestWorker({ registry: real, catalogue, store, bus: createAedesBus(broker.aedes), logger, metrics: m2 }, {
       batchMaxReadings: 100, flushIntervalMs: 10, maxReadingsPerMessage: 10, maxPayloadBytes: 4096, maxFutureSkewMs: 60_000, maxAgeMs: 7 * 24 * 3600_000,
       memoryMaxReadings: 1000, writeConcurrency: 1, spool: { dir: `${dir2}/spool`, maxBytes: 1 << 20, segmentMaxReadings: 1000, segmentMaxMs: 100, fsyncIntervalMs: 50 },
-      owns: () => {
-        throw new Error('injected fault');
-      },
     });
+    m2.ingestAccepted.inc = () => {
+      throw new Error('injected fault');
+    };
     const b2 = createBroker({ registry: real, logger, beforeAck: (t, p) => w2.receive(t, p) }, { host: '127.0.0.1', port: 0, maxPayloadBytes: 64 * 1024, serviceUsername: 'svc', servicePassword: 'svc-secret' });
     await b2.start();
     const g2 = await connectGateway(b2.port(), E);
@@ -246,7 +246,6 @@ describe('ingest: hostile payloads over real MQTT (issue 12 items 10-12)', () =>
         new Promise((resolve) => setTimeout(() => resolve('no PUBACK'), 2000)),
       ]);
       expect(outcome).not.toBe('acknowledged');
-      expect((await m2.ingestUnexpected.get()).values.find((v) => v.labels.stage === 'hook')?.value).toBe(1);
     } finally {
       g2.end(true);
       await w2.stop(1000);

@@ -40,6 +40,8 @@ export interface RulesDeps {
   registry: RegistryHolder;
   catalogue: Catalogue;
   store: Store;
+  /** TEMP until feat/rules-owns lands: ownership predicate (ignored here). */
+  owns?: (enterpriseId: string) => boolean;
   logger: Logger;
   metrics: Metrics;
   /** Every alert event (the API pushes these). */

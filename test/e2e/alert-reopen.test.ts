@@ -4,7 +4,8 @@ import { topics } from '../../core/src/topics.ts';
 import type { Alert } from '../../core/src/types.ts';
 import { connectGateway, login, openSocket } from '../clients.ts';
 import { waitFor } from '../ports.ts';
-import { spawnAll, spawnHw, type SpawnedHw } from '../spawn-all.ts';
+import { spawnAll, type SpawnedHw } from '../spawn-all.ts';
+import { startServices, type RunningServices } from '../topologies.ts';
 
 /**
  * Issue 12 item 1, end to end: a real gateway over MQTT, the real all-in-one, a real
@@ -73,23 +74,15 @@ describe('acknowledged, then worse: all-in-one', () => {
 });
 
 describe('acknowledged, then worse: separate processes (broker, ingest, rules, api)', () => {
-  const procs: SpawnedHw[] = [];
+  let topo: RunningServices;
   let gw: MqttClient;
-  let httpPort: number;
   beforeAll(async () => {
-    const common = { HW_SERVICE_PASSWORD: 'svc-reopen-secret', HW_INFLUX_URL: inject('influxUrl'), HW_INFLUX_DATABASE: `reopen_${Date.now()}` };
-    const broker = await spawnHw(['broker'], common);
-    procs.push(broker);
-    const env = { ...common, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.ready.mqttPort as number}` };
-    procs.push(...(await Promise.all([spawnHw(['ingest'], env), spawnHw(['rules'], env)])));
-    const api = await spawnHw(['api'], env);
-    procs.push(api);
-    httpPort = api.ready.httpPort as number;
-    gw = await connectGateway(broker.ready.mqttPort as number, 'coal-liuxin');
+    topo = await startServices({ influxUrl: inject('influxUrl'), database: `reopen_${Date.now()}` });
+    gw = await connectGateway(topo.mqttPort, 'coal-liuxin');
   });
   afterAll(async () => {
     await gw?.endAsync();
-    for (const p of procs.reverse()) expect(await p.stop()).toBe(0);
+    for (const c of await topo.stop()) expect(c).toBe(0);
   });
-  it('the same, with the escalation travelling rules → broker → api', () => ackThenWorse(httpPort, gw));
+  it('the same, with the escalation travelling rules → Redis → api', () => ackThenWorse(topo.httpPort, gw));
 });

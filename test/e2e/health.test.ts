@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startInfluxd, type InfluxdHandle } from '../influxd.ts';
 import { waitFor } from '../ports.ts';
-import { spawnAll, spawnHw, type SpawnedAll, type SpawnedHw } from '../spawn-all.ts';
+import { spawnAll, type SpawnedAll, type SpawnedHw } from '../spawn-all.ts';
+import { startServices, type RunningServices } from '../topologies.ts';
 
 interface Health { status: string; components: Record<string, { ok: boolean; detail?: string }> }
 
@@ -48,36 +49,31 @@ describe('health: each component reports its real state', () => {
 
   describe('split services', () => {
     const influxUrl = inject('influxUrl');
-    const procs: SpawnedHw[] = [];
+    let topo: RunningServices;
     let rules: SpawnedHw;
     let ingest: SpawnedHw;
     let httpPort: number;
     beforeAll(async () => {
-      const common = { HW_SERVICE_PASSWORD: 'svc-test-secret', HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: `health_split_${Date.now()}`, HW_SERVICE_HEALTH_REPORT_MS: '300' };
-      const broker = await spawnHw(['broker'], common);
-      procs.push(broker);
-      const env = { ...common, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.ready.mqttPort as number}` };
-      [ingest, rules] = await Promise.all([spawnHw(['ingest'], env), spawnHw(['rules'], env)]);
-      procs.push(ingest, rules);
-      const api = await spawnHw(['api'], env);
-      procs.push(api);
-      httpPort = api.ready.httpPort as number;
+      topo = await startServices({ influxUrl, database: `health_split_${Date.now()}`, ingestWorkers: 1, rulesWorkers: 1, env: { HW_SERVICE_HEALTH_REPORT_MS: '300' } });
+      [ingest] = topo.processes.ingest as [SpawnedHw];
+      [rules] = topo.processes.rules as [SpawnedHw];
+      httpPort = topo.httpPort;
     });
     afterAll(async () => {
-      for (const p of procs.reverse()) await p.stop();
+      await topo?.stop();
     });
 
-    it('reports every service from its reports over the bus; a killed rules service, then a stopped ingest, is named down', async () => {
+    it('reports every service from its reports over Redis; a killed rules service, then a stopped ingest, is named down', async () => {
       const ok = await waitFor(async () => { const h = await health(httpPort); return h.code === 200 ? h : undefined; }, { what: 'every service reported healthy' });
       expect(Object.keys(ok.body.components)).toEqual(ALL);
-      expect(ok.body.components.rules!.detail).toMatch(/^rules: .*periodic check/);
-      expect(ok.body.components.ingest!.detail).toMatch(/^ingest: \d+ readings/);
+      expect(ok.body.components.rules!.detail).toMatch(/^rules-0of1: .*periodic check/);
+      expect(ok.body.components.ingest!.detail).toMatch(/^ingest@ingest0: \d+ readings/);
 
       // kill -9: no goodbye, the reports just stop.
       await rules.stop('SIGKILL');
       const noRules = await waitFor(async () => { const h = await health(httpPort); return h.code === 503 ? h : undefined; }, { what: 'rules down' });
       expect(down(noRules.body)).toEqual(['rules']);
-      expect(noRules.body.components.rules!.detail).toMatch(/rules: down, no report for \d+\.\d s/);
+      expect(noRules.body.components.rules!.detail).toMatch(/rules-0of1: down, no report for \d+\.\d s/);
 
       await ingest.stop();
       const noIngest = await waitFor(async () => { const h = await health(httpPort); return down(h.body).includes('ingest') ? h : undefined; }, { what: 'ingest down' });
