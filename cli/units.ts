@@ -109,7 +109,7 @@ export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (e
     owns: opts.owns,
   }, { clearHoldMs: 30_000 });
   const insights = ctx.topology === 'services'
-    ? createInsightsPublisher({ engine, registry: ctx.registry, publish: (s) => ctx.transport.publish('insights.live', s) })
+    ? createInsightsPublisher({ engine, registry: ctx.registry, owns: opts.owns, publish: (s) => ctx.transport.publish('insights.live', s) })
     : undefined;
   return {
     name: 'rules', engine,

@@ -5,7 +5,7 @@ import type { RulesEngine } from './engine.ts';
 
 /** A snapshot of the sensors that had readings goes out this often, ms (what an API in another process shows is at most this old). */
 export const INSIGHTS_EVERY_MS = 2000;
-/** Every this many snapshots, every sensor of the registry (an API that restarted, a sensor gone quiet). */
+/** Every this many snapshots, every owned sensor of the registry (an API that restarted, a sensor gone quiet). */
 export const INSIGHTS_FULL_EVERY = 30;
 /** Sensors per message (~600 bytes each in JSON). */
 export const INSIGHTS_SENSORS_PER_MESSAGE = 500;
@@ -13,16 +13,26 @@ export const INSIGHTS_SENSORS_PER_MESSAGE = 500;
 /**
  * The rules engine's side of live insights for an API in another process: grades and live
  * exposure of the sensors that changed, every INSIGHTS_EVERY_MS, in bounded messages. The
- * set of changed sensors is bounded by the registry (unknown ids are not kept).
+ * set of changed sensors is bounded by the registry (unknown ids are not kept). With `owns`
+ * (the engine's predicate: one rules worker of several) only the sensors and enterprises of
+ * owned enterprises go out: another worker's would go out as nulls and blank what their
+ * owner publishes.
  */
 export function createInsightsPublisher(deps: {
   engine: Pick<RulesEngine, 'grade' | 'exposure' | 'enterpriseGrade'>;
   registry: RegistryHolder;
   publish: (snapshot: LiveInsights) => void;
+  /** The same predicate as the engine's RulesDeps.owns; absent: every enterprise. */
+  owns?: (enterpriseId: string) => boolean;
   now?: () => number;
   everyMs?: number;
 }) {
   const now = deps.now ?? Date.now;
+  const owns = deps.owns ?? (() => true);
+  const ownsSensor = (id: string) => {
+    const s = deps.registry.current.sensors.get(id);
+    return s !== undefined && owns(s.enterpriseId);
+  };
   const dirty = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
@@ -41,7 +51,7 @@ export function createInsightsPublisher(deps: {
       batch = [];
     };
     for (const id of sensorIds) {
-      if (!reg.sensors.has(id)) continue;
+      if (!ownsSensor(id)) continue;
       batch.push(id);
       if (batch.length >= INSIGHTS_SENSORS_PER_MESSAGE) flush();
     }
@@ -50,8 +60,7 @@ export function createInsightsPublisher(deps: {
   return {
     /** Readings the engine evaluated: their sensors go in the next snapshot. */
     touched(readings: readonly Reading[]) {
-      const sensors = deps.registry.current.sensors;
-      for (const r of readings) if (sensors.has(r.sensorId)) dirty.add(r.sensorId);
+      for (const r of readings) if (ownsSensor(r.sensorId)) dirty.add(r.sensorId);
     },
     /** Publish now (the timer calls it; tests call it directly). */
     tick() {

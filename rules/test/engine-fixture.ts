@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach } from 'vitest';
 import type { Catalogue } from '../../core/src/agents.ts';
 import { silentLogger } from '../../core/src/logger.ts';
-import { createMetrics } from '../../core/src/metrics.ts';
+import { createMetrics, type Metrics } from '../../core/src/metrics.ts';
 import type { RegistryHolder } from '../../core/src/registry.ts';
 import { createSqliteStore } from '../../core/src/store/sqlite-store.ts';
 import type { Store } from '../../core/src/store/store.ts';
@@ -18,11 +18,15 @@ export interface EngineOptions {
   onAlertEvent?: (e: AlertEvent) => void;
   /** Defaults to a 60-s clear hold. */
   config?: RulesConfig;
+  /** The enterprises the engine owns (RulesDeps.owns); absent: all. */
+  owns?: (enterpriseId: string) => boolean;
+  /** Where its metrics go; defaults to a registry of its own. */
+  metrics?: Metrics;
 }
 
 /** A rules engine on `store` (not started), silent, with metrics of its own: a restart makes another. */
 export function engineOn(store: Store, o: EngineOptions): RulesEngine {
-  return createRulesEngine({ registry: o.registry, catalogue: o.catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: o.now, onAlertEvent: o.onAlertEvent }, o.config ?? { clearHoldMs: 60_000 });
+  return createRulesEngine({ registry: o.registry, catalogue: o.catalogue, store, logger: silentLogger(), metrics: o.metrics ?? createMetrics(), now: o.now, onAlertEvent: o.onAlertEvent, owns: o.owns }, o.config ?? { clearHoldMs: 60_000 });
 }
 
 export interface EngineFixture {

@@ -1,0 +1,29 @@
+import { loadActiveAlerts } from '../../core/src/store/active-alerts.ts';
+import type { EngineState } from './engine-state.ts';
+import { evaluateReading } from './evaluate-reading.ts';
+
+/** How far back state is rebuilt from the store at start by default, ms (an 8-h shift and its 8-h TWA with margin). */
+const RESTORE_MS = 12 * 3600_000;
+
+/**
+ * At start: the owned enterprises' active alerts, and their sensors' exposure windows from
+ * stored readings, so a restart mid-shift changes no TWA and raises no alert twice.
+ */
+export async function rebuild(e: EngineState, t: number): Promise<{ alerts: number; readings: number; sensors: number }> {
+  // Every alert still active, however long ago it was raised or last changed (a 30-day
+  // window of events used to forget older ones); another worker's are that worker's.
+  const active = await loadActiveAlerts(e.deps.store);
+  if (active.truncated) e.log.warn({ restored: active.events.length }, 'more active alerts than MAX_ACTIVE_ALERTS: only the oldest were restored');
+  e.alerts.restore(active.events.filter((ev) => e.ownership.owns(ev.alert.enterpriseId)));
+  const from = t - (e.config.restoreMs ?? RESTORE_MS);
+  e.trackShiftsFrom = from;
+  e.startedAt = t;
+  let readings = 0;
+  const sensors = e.ownership.sensors();
+  for (const s of sensors) {
+    const rs = await e.deps.store.queryReadings({ sensorId: s.id, from, to: t });
+    for (const r of rs) evaluateReading(e, s, r, false);
+    readings += rs.length;
+  }
+  return { alerts: e.alerts.count(), readings, sensors: sensors.length };
+}
