@@ -1,4 +1,5 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { HwError } from '../../core/src/errors.ts';
 import { join } from 'node:path';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Reading } from '../../core/src/types.ts';
@@ -46,9 +47,40 @@ const encode = (rs: readonly Reading[]) => JSON.stringify(rs.map((r): Tuple => [
 const decodeLine = (line: string): Reading[] =>
   (JSON.parse(line) as Tuple[]).map(([enterpriseId, gatewayId, sensorId, agent, ts, value, unit, valueStd]) => ({ enterpriseId, gatewayId, sensorId, agent, ts, value, unit, valueStd }));
 
+/**
+ * One process per spool directory: two ingest workers appending to and deleting each
+ * other's segments would lose readings. The lock file holds the owner's pid; a lock whose
+ * process is gone (or is this one, after a restart in a fresh pid namespace) is taken over.
+ */
+function lockSpool(dir: string): () => void {
+  const path = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (e) {
+          alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) throw new HwError('HW_ERR_CONFIG', `the spool ${dir} is in use by process ${pid}: give each ingest worker its own HW_DATA_DIR`);
+      rmSync(path, { force: true });
+    }
+  }
+  throw new HwError('HW_ERR_CONFIG', `could not lock the spool ${dir}`);
+}
+
 export function createSpool(config: SpoolConfig, logger: Logger, now: () => number = Date.now) {
   const log = logger.child({ module: 'spool' });
   mkdirSync(config.dir, { recursive: true });
+  const unlock = lockSpool(config.dir);
   const segments: Segment[] = [];
   let totalBytes = 0;
   let dirty = false;
@@ -167,6 +199,7 @@ export function createSpool(config: SpoolConfig, logger: Logger, now: () => numb
       clearInterval(fsyncTimer);
       const c = current();
       if (c) close(c);
+      unlock();
     },
   };
 }
