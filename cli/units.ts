@@ -2,6 +2,7 @@ import { buildApp } from '../api/src/app.ts';
 import { createLiveInsights } from '../api/src/live-insights.ts';
 import { createBroker, type Broker } from '../broker/src/broker.ts';
 import { brokerConfigFrom } from '../broker/src/broker-config.ts';
+import { holdWhileFull } from '../broker/src/hold-while-full.ts';
 import type { Catalogue } from '../core/src/agents.ts';
 import type { MessageBus } from '../core/src/bus.ts';
 import type { Config } from '../core/src/config.ts';
@@ -55,9 +56,16 @@ export interface BrokerUnit extends Unit { broker: Broker }
  */
 export function brokerUnit(ctx: UnitContext): BrokerUnit {
   let stopping = false;
+  // A full stream partition (split topology): the PUBACK waits while it drains, counted.
+  const deliver = holdWhileFull((topic: string, payload: Buffer, enterpriseId: string) => ctx.transport.deliver('gateway.up', { topic, payload }, enterpriseId), {
+    onHeld: () => {
+      broker.counters.refused.held_backlog_full = (broker.counters.refused.held_backlog_full ?? 0) + 1;
+      ctx.metrics.mqttRefused.inc({ reason: 'held_backlog_full' });
+    },
+  });
   const broker = createBroker({
     registry: ctx.registry, logger: ctx.logger, metrics: ctx.metrics,
-    beforeAck: (topic, payload, enterpriseId) => ctx.transport.deliver('gateway.up', { topic, payload }, enterpriseId),
+    beforeAck: deliver,
     onPresence: (p) => {
       if (!stopping) ctx.transport.publish('gateway.presence', p, p.enterpriseId);
     },

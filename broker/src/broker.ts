@@ -310,7 +310,7 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
       // Not held (spool or stream full, Redis down): no PUBACK; the gateway keeps the message and sends it again.
       if (held) {
         held.then(() => done(null), (err: Error & { code?: string }) => {
-          refuse(err.code === 'HW_ERR_BACKLOG_FULL' ? 'held_backlog_full' : 'held_not_stored');
+          refuse(err.code === 'HW_ERR_BACKLOG_FULL' ? 'backlog_full' : 'not_stored');
           done(err);
         });
       } else done(null);
