@@ -163,7 +163,7 @@ export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: R
     sessionTtlMs: ctx.config.http.sessionTtlS * 1000,
     // The rules engine owns the alert lifecycle: ask the worker that owns the alert's
     // enterprise, and answer with the event it caused.
-    actions: { run: async (cmd) => (await ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId })) ?? undefined },
+    actions: { run: (cmd) => ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId }) },
     replayAlertEvents: async (since, limit) => {
       const r = await ctx.transport.replay('alert.event', since, limit);
       return r && { events: r.events.map((e) => ({ id: e.id, event: e.payload })), gap: r.gap, more: r.more };

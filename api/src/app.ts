@@ -32,9 +32,13 @@ import { checkRange, MAX_OFFSET, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../..
 import { registerAgentsRoute } from './agents-route.ts';
 import { checkAll, COMPONENTS, summarise, type HealthCheck } from '../../core/src/health.ts';
 
-/** Runs a person's command on an alert (the rules engine owns the lifecycle). */
+/**
+ * Runs a person's command on an alert (the rules engine owns the lifecycle): the event it
+ * caused, null when the alert is not in a state that allows it, undefined when nobody
+ * answered (the owning rules worker is down).
+ */
 export interface AlertActions {
-  run(cmd: AlertCommand): Promise<AlertEvent | undefined> | AlertEvent | undefined;
+  run(cmd: AlertCommand): Promise<AlertEvent | null | undefined> | AlertEvent | null | undefined;
 }
 
 export interface AppOptions {
@@ -413,7 +417,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     const act = async (cmd: AlertCommand) => {
       const state = view.get(cmd.alertId)?.state;
       const allowed = cmd.op === 'ack' ? state === 'open' : state !== 'cleared';
-      const e = allowed ? await opts.actions.run(cmd) : undefined;
+      const e = allowed ? await opts.actions.run(cmd) : null;
+      if (e === undefined) throw new HwError('HW_ERR_RULES_UNAVAILABLE', `alert ${cmd.alertId}: nothing was done`);
       if (!e) throw new HwError('HW_ERR_CONFLICT', `alert ${cmd.alertId} is ${state}: ${cmd.op === 'ack' ? 'only an open alert can be acknowledged' : 'it has already cleared'}`);
       return e.alert;
     };

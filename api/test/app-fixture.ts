@@ -42,7 +42,7 @@ export function appOn(f: StoreFixture, o: { metrics?: Metrics; rules?: RulesEngi
   const rules = o.rules;
   const hw = buildApp({
     registry: f.registry, store: f.store, catalogue: f.catalogue, logger: silentLogger(), metrics: o.metrics ?? createMetrics(),
-    ...(rules ? { insights: rules, actions: { run: (cmd) => rules.command(cmd) } } : { actions: { run: () => undefined } }),
+    ...(rules ? { insights: rules, actions: { run: (cmd) => rules.command(cmd) ?? null } } : { actions: { run: () => null } }),
     sessionTtlMs: 60_000, dashboardDir: f.dir, ...o.settings,
   });
   f.apps.push(hw);
