@@ -15,6 +15,7 @@ import { createStore } from '../core/src/store/index.ts';
 import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
 import { createStreamsTransport } from '../core/src/transport-streams.ts';
+import { createRedisSessions } from '../api/src/redis-sessions.ts';
 import { fnv1a } from '../core/src/fnv1a.ts';
 import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
@@ -163,13 +164,17 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   const store = name === 'broker' ? undefined : createStore(config, logger);
   const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics, transport };
   let bus: MqttBus | undefined;
+  // The API's sessions live in Redis (any replica accepts any token); the store keeps this client open for us to close.
+  const sessionRedis = name === 'api' ? new Redis(config.streams.redisUrl, { lazyConnect: true }) : undefined;
+  sessionRedis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error (sessions)'));
   let unit: Unit;
   if (name === 'broker') unit = brokerUnit(ctx);
   else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
   else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined });
-  else unit = apiUnit({ ...ctx, store: store! });
+  else unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
   await wire([unit], 'services', transport);
   await redis.connect();
+  await sessionRedis?.connect();
   await store?.start();
   await bus?.connect();
   await unit.start();
@@ -190,6 +195,7 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
       await unit.stop();
       await transport.close();
       await bus?.close();
+      sessionRedis?.disconnect();
       await store?.stop();
     },
   };

@@ -1,5 +1,6 @@
 import { buildApp } from '../api/src/app.ts';
 import { createLiveInsights } from '../api/src/live-insights.ts';
+import type { SessionStore } from '../api/src/session-store.ts';
 import { createBroker, type Broker } from '../broker/src/broker.ts';
 import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { holdWhileFull } from '../broker/src/hold-while-full.ts';
@@ -148,7 +149,7 @@ export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (e
  * The API. In one process it asks the other units directly for health and insights
  * (`local`); split, it keeps the services' health reports and the latest live insights.
  */
-export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }): Unit {
+export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }, opts: { sessions?: SessionStore } = {}): Unit {
   const board = createHealthBoard();
   const live = createLiveInsights(ctx.registry);
   let health = local?.health;
@@ -161,6 +162,8 @@ export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: R
     registry: ctx.registry, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics, catalogue: ctx.catalogue, health,
     insights: local?.insights ?? live,
     sessionTtlMs: ctx.config.http.sessionTtlS * 1000,
+    // Split: sessions in Redis, so any replica accepts any token; in one process, in memory.
+    sessions: opts.sessions,
     // The rules engine owns the alert lifecycle: ask the worker that owns the alert's
     // enterprise, and answer with the event it caused.
     actions: { run: (cmd) => ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId }) },
