@@ -37,12 +37,16 @@ const DOWN: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
 // KEYS: token key, the user's sorted set (token hash by expiry), the set of users with sessions.
 // ARGV: stored value, ttl ms, expiresAt, token hash, now, max per user, username, token key prefix.
 // Drops the user's expired members, then the oldest beyond the bound (their keys too) before
-// adding the new one (sessions created in the same ms tie on score: the new one is never
-// dropped), and returns the hashes of the sessions it ended. The sets live as long as
-// their newest session.
+// adding the new one, and returns the hashes of the sessions it ended. A member's score is
+// expiresAt × 1000 plus a per-user sequence (mod 1000), so sessions created in the same
+// ms are still ordered by creation (ties broke by hash, dropping a random one of them).
+// The sets live as long as their newest session.
 const CREATE_LUA = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+local seq = redis.call('INCR', KEYS[2] .. ':seq') % 1000
+redis.call('PEXPIRE', KEYS[2] .. ':seq', ARGV[2])
+local score = tonumber(ARGV[3]) * 1000 + seq
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[5]) * 1000 + 999)
 local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6]) + 1
 local dropped = {}
 if over > 0 then
@@ -50,9 +54,9 @@ if over > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
   for _, h in ipairs(dropped) do redis.call('DEL', ARGV[8] .. h) end
 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], score, ARGV[4])
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], newest[2])
+redis.call('PEXPIREAT', KEYS[2], math.floor(tonumber(newest[2]) / 1000))
 redis.call('SADD', KEYS[3], ARGV[7])
 local left = redis.call('PTTL', KEYS[3])
 if left < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
@@ -65,7 +69,7 @@ local ended = {}
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('DEL', ARGV[2] .. h) == 1 then ended[#ended + 1] = h end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[1] .. ':seq')
 redis.call('SREM', KEYS[2], ARGV[1])
 return ended`;
 
