@@ -172,9 +172,10 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
   else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined });
   else unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
-  await wire([unit], 'services', transport);
+  // Connected before wiring: the API's subscription reads where the alert stream stands.
   await redis.connect();
   await sessionRedis?.connect();
+  await wire([unit], 'services', transport);
   await store?.start();
   await bus?.connect();
   await unit.start();
@@ -192,6 +193,8 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
     async stop() {
       stopReloading();
       reports?.stop();
+      // Consumers first (no entry is handed to a unit that is stopping), then the unit, then what it published.
+      await transport.stopDelivering();
       await unit.stop();
       await transport.close();
       await bus?.close();

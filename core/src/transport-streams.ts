@@ -129,6 +129,10 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
   const followers: (LogFollower | Follower)[] = [];
   let started = false;
   let closing = false;
+  // Where an API replica starts following alert events: the stream's newest id when it
+  // subscribed, before it loads its history from the store, so an event appended in between
+  // is applied after the history, not lost.
+  let alertsFrom: Promise<string> | undefined;
 
   // Publishes not yet held by Redis. Each is retried until Redis takes it (a full backlog
   // or a Redis outage only delays it), so `flush` resolves once all are safe.
@@ -259,6 +263,7 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       const list = handlers.get(event) ?? [];
       list.push({ handler: handler as EventHandler<never>, everyReplica: Boolean(options.everyReplica) });
       handlers.set(event, list);
+      if (event === 'alert.event') alertsFrom ??= alerts.lastId();
     },
     async handle(command, handler) {
       if (commands.has(command)) throw new Error(`a handler for ${command} is already registered`);
@@ -312,8 +317,8 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
         }, { onError: (err) => log.debug({ err }, 'pipeline follow read failed; retrying') }));
       }
       if (handlers.get('alert.event')?.length) {
-        // From the newest event: what came before is loaded from the store (the API's history) and replayed from the stream on request.
-        followers.push(alerts.follow('$', async (events) => {
+        // From the newest event when it subscribed: what came before is loaded from the store (the API's history) and replayed from the stream on request.
+        followers.push(alerts.follow(await (alertsFrom ?? Promise.resolve('$')), async (events) => {
           for (const e of events) await Promise.all(dispatch('alert.event', e.payload, true, { id: e.id }));
         }, { onError: (err) => log.error({ err }, 'a consumer failed on alert events'), onUndecodable: (id) => log.warn({ id }, 'undecodable alert event skipped') }));
       }
@@ -328,10 +333,14 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       await subscriber.subscribe(...channels);
       for (const c of consumers) await c.start();
     },
-    async close() {
-      closing = true;
+    async stopDelivering() {
       for (const c of consumers.splice(0)) await c.stop();
       for (const f of followers.splice(0)) await f.stop();
+      await subscriber?.unsubscribe().catch(() => undefined);
+    },
+    async close() {
+      await transport.stopDelivering();
+      closing = true;
       await transport.flush();
       for (const p of [...pending.values()]) p.resolve(undefined);
       await up.stop();
