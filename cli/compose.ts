@@ -7,6 +7,7 @@ import { createAedesBus, createMqttBus, type MqttBus } from '../core/src/bus.ts'
 import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import { startHealthReports } from '../core/src/health.ts';
+import { startServiceHttp } from '../core/src/service-http.ts';
 import type { Logger } from '../core/src/logger.ts';
 import { createMetrics } from '../core/src/metrics.ts';
 import type { PipelineCommand, PipelineEvent } from '../core/src/pipeline-events.ts';
@@ -181,6 +182,10 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   await unit.start();
   await transport.start();
   await unit.ready?.();
+  // The API has its own /metrics and /api/health; the others get a small endpoint of their own.
+  const http = name !== 'api' && config.service.httpPort >= 0
+    ? await startServiceHttp({ host: config.http.host, port: config.service.httpPort, metrics, checks: unit.checks, service: reportAs })
+    : undefined;
   const reports = Object.keys(unit.checks).length
     ? startHealthReports({
       service: reportAs, intervalMs: config.service.healthReportMs, checks: unit.checks,
@@ -189,10 +194,11 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
     })
     : undefined;
   return {
-    describe: { service: name, instance, ...(owned ? { partitions: owned } : {}), ...unit.describe() },
+    describe: { service: name, instance, ...(owned ? { partitions: owned } : {}), ...(http ? { servicePort: http.port } : {}), ...unit.describe() },
     async stop() {
       stopReloading();
       reports?.stop();
+      await http?.close();
       // Consumers first (no entry is handed to a unit that is stopping), then the unit, then what it published.
       await transport.stopDelivering();
       await unit.stop();
