@@ -16,6 +16,7 @@ import { createStore } from '../core/src/store/index.ts';
 import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
 import { createStreamsTransport } from '../core/src/transport-streams.ts';
+import { createWatermarks } from '../core/src/streams/watermarks.ts';
 import { createRedisSessions } from '../api/src/redis-sessions.ts';
 import { fnv1a } from '../core/src/fnv1a.ts';
 import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
@@ -153,9 +154,12 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   if (opts.worker && name !== 'rules') throw new HwError('HW_ERR_CONFIG', '--worker k/N is for `hazardwatch rules` only');
   const P = config.streams.partitions;
   const owned = opts.worker ? ownedPartitions(opts.worker, P) : undefined;
-  const instance = config.service.instance || `${hostname()}-${process.pid}`;
+  // A consumer name that survives a restart, so a restarted worker reads its own pending
+  // entries first, in order: a rules worker is its share (k of N, one process each), any
+  // other service its HW_SERVICE_INSTANCE or host name (a container's is stable).
+  const instance = (opts.worker ? `w${opts.worker.index}of${opts.worker.count}` : config.service.instance || hostname()).slice(0, 40);
   // Ingest workers share one consumer group (any number, no bookkeeping); rules workers own their partitions.
-  const reportAs = name === 'ingest' ? `ingest@${instance}` : name === 'rules' && opts.worker ? `rules-${opts.worker.index}of${opts.worker.count}` : name;
+  const reportAs = name === 'ingest' ? `ingest@${instance}` : name === 'rules' && opts.worker ? `rules-${opts.worker.index}of${opts.worker.count}` : name === 'broker' && config.mqtt.redisUrl ? `broker@${instance}` : name;
   const { catalogue, registry, metrics, stopReloading } = shared(config, logger);
   const redis = new Redis(config.streams.redisUrl, { lazyConnect: true });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -171,7 +175,7 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   let unit: Unit;
   if (name === 'broker') unit = brokerUnit(ctx);
   else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
-  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined });
+  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined, watermarks: createWatermarks(redis, 'hw:rules:evaluated') });
   else unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
   // Connected before wiring: the API's subscription reads where the alert stream stands.
   await redis.connect();

@@ -132,7 +132,12 @@ interface Client {
   dropped: number;
   /** While its missed events are replayed from the stream, live ones wait here (bounded by the replay's own limit). */
   held?: { eventId: string; event: AlertEvent }[];
+  /** The newest alert event id sent to it: an event at or before it is never sent again (a replica whose follower lags). */
+  sentUpTo?: string;
 }
+
+/** Replays from the stream at once, at most; a client beyond gets a snapshot (cheap) instead of waiting. */
+const MAX_CONCURRENT_REPLAYS = 4;
 
 /** Alert events replayed to one reconnecting client at most; beyond, it gets a snapshot instead. */
 const MAX_REPLAY_EVENTS = 10_000;
@@ -302,28 +307,42 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       if (s.held) {
         if (s.held.length < MAX_REPLAY_EVENTS) s.held.push({ eventId, event: e });
         else s.ws.close(4408, 'too far behind: reconnect'); // it comes back with `since`, or takes a snapshot
-      } else send(s.ws, { type: 'alert', eventId, event: e });
+      } else sendAlert(s, eventId, e);
     }
   }
 
+  /** An alert event to one client, once: never one at or before what it already has. */
+  function sendAlert(c: Client, eventId: string, event: AlertEvent) {
+    if (c.sentUpTo !== undefined && compareIds(eventId, c.sentUpTo) <= 0) return;
+    c.sentUpTo = eventId;
+    if (canSee(c.user, event.alert)) send(c.ws, { type: 'alert', eventId, event });
+  }
+
+  let replaying = 0;
   /**
    * What a reconnecting client missed after `since`: from the view's ring, else from the
    * transport's stream (another replica's id, or one from before this process started);
-   * undefined when neither reaches back (then it gets a snapshot). Bounded.
+   * undefined when neither reaches back, or too many replays run already (then it gets a
+   * snapshot). Bounded in events and in concurrent replays.
    */
   async function missedSince(since: string): Promise<{ eventId: string; event: AlertEvent }[] | undefined> {
     const inRing = view.since(since);
-    if (inRing || !opts.replayAlertEvents) return inRing;
-    const out: { eventId: string; event: AlertEvent }[] = [];
-    let from = since;
-    while (out.length < MAX_REPLAY_EVENTS) {
-      const r = await opts.replayAlertEvents(from, REPLAY_PAGE);
-      if (!r || r.gap) return undefined;
-      for (const x of r.events) out.push({ eventId: x.id, event: x.event });
-      if (!r.more || r.events.length === 0) return out;
-      from = r.events[r.events.length - 1]!.id;
+    if (inRing || !opts.replayAlertEvents || replaying >= MAX_CONCURRENT_REPLAYS) return inRing;
+    replaying++;
+    try {
+      const out: { eventId: string; event: AlertEvent }[] = [];
+      let from = since;
+      while (out.length < MAX_REPLAY_EVENTS) {
+        const r = await opts.replayAlertEvents(from, REPLAY_PAGE);
+        if (!r || r.gap) return undefined;
+        for (const x of r.events) out.push({ eventId: x.id, event: x.event });
+        if (!r.more || r.events.length === 0) return out;
+        from = r.events[r.events.length - 1]!.id;
+      }
+      return undefined;
+    } finally {
+      replaying--;
     }
-    return undefined;
   }
 
   let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
@@ -517,7 +536,10 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       const entry: Client = { ws, user, tokenHash: tokenHash(wsToken(req)!), readings: new Set(), dropped: 0, held: since ? [] : undefined };
       sockets.add(entry);
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onSocketMessage(entry, data, isBinary));
-      const snapshot = () => send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
+      const snapshot = () => {
+        entry.sentUpTo = view.lastEventId();
+        send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: entry.sentUpTo });
+      };
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
       if (!since) snapshot();
       else {
@@ -526,10 +548,11 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
             const held = entry.held ?? [];
             entry.held = undefined;
             if (!missed) return snapshot();
-            const last = missed.length ? missed[missed.length - 1]!.eventId : since;
-            for (const m of missed) if (canSee(user, m.event.alert)) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
-            // Live events that arrived meanwhile, except those the replay already sent.
-            for (const m of held) if (compareIds(m.eventId, last) > 0) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
+            // The client has everything up to `since`; then the missed events, then the live
+            // ones that arrived meanwhile: each once, in order (sendAlert skips what was sent).
+            entry.sentUpTo = since;
+            for (const m of missed) sendAlert(entry, m.eventId, m.event);
+            for (const m of held) sendAlert(entry, m.eventId, m.event);
           },
           (err: unknown) => {
             entry.held = undefined;
