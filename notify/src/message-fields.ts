@@ -33,10 +33,8 @@ export interface MessageFields {
   value: string;
   limit: string;
   unit: string;
-  /** Standard and clause of the limit, as the alert's reason carries it. */
+  /** Standard and clause of the limit from the alert's reason, without our provenance notes (shortSource). */
   source: string;
-  /** The same without the bracketed provenance notes, for SMS. */
-  sourceShort: string;
   /** Event time, `2026-12-02 14:05` in the enterprise's zone (Asia/Shanghai by default). */
   time: string;
   /** Early warnings: when the limit is expected to be passed. */
@@ -60,9 +58,21 @@ export function alertLink(baseUrl: string, alertId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/#/alerts/${encodeURIComponent(alertId).replace(/%3A/g, ':').replace(/%40/g, '@')}`;
 }
 
-/** Drops bracketed notes ("(oel.md §A.2, …)") that say where we found a limit, not what it is. */
+/**
+ * The standard and clause without our provenance notes: a bracket that cites one of this
+ * project's reference files ("(oel.md §A.2, bjime.com reproduction)") says where we found
+ * the limit, which means nothing to the person reading the alert. Other brackets stay:
+ * "29 CFR 1910.1025(c)(2)" is the clause itself.
+ */
 export function shortSource(source: string): string {
-  return source.replace(/\s*[(（][^()（）]*[)）]/g, '').replace(/\s+/g, ' ').trim() || source;
+  let out = source;
+  // Innermost brackets first; a note may sit inside another bracket. Bounded passes.
+  for (let pass = 0; pass < 4; pass++) {
+    const next = out.replace(/\s*[(（]([^()（）]*)[)）]/g, (all, inner: string) => (/\b[\w-]+\.md\b/.test(inner) ? '' : all));
+    if (next === out) break;
+    out = next;
+  }
+  return out.replace(/\s+/g, ' ').trim() || source;
 }
 
 export function messageFields(ev: AlertEvent, ctx: MessageContext, locale: Locale): MessageFields {
@@ -93,8 +103,7 @@ export function messageFields(ev: AlertEvent, ctx: MessageContext, locale: Local
     value: formatValue(r.value),
     limit: formatValue(r.limit),
     unit: r.unit,
-    source: r.source,
-    sourceShort: shortSource(r.source),
+    source: shortSource(r.source),
     time: formatLocalTime(ev.ts, timeZone),
     link: alertLink(ctx.baseUrl, a.id),
   };

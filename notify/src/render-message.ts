@@ -93,7 +93,7 @@ function sms(f: MessageFields, locale: Locale, max: number): string {
   // A raised alert is the common case: its event word is left out to save characters.
   const event = f.kind === 'raised' ? '' : zh ? `·${f.eventWord}` : ` · ${f.eventWord}`;
   const head = zh ? `【${f.levelTitle}${event}】` : `[${f.levelTitle}${event}] `;
-  const full = { source: oneLine(f.sourceShort), point: oneLine(f.pointName), enterprise: oneLine(f.enterprise), agent: oneLine(f.agent) };
+  const full = { source: oneLine(f.source), point: oneLine(f.pointName), enterprise: oneLine(f.enterprise), agent: oneLine(f.agent) };
   // Value and limit share the unit, printed once: "15.2，限值10.0 mg/m3".
   const build = (p: typeof full, link: string) => {
     const src = p.source ? (zh ? `（${p.source}）` : ` (${p.source})`) : '';

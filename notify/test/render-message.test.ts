@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { shortSource } from '../src/message-fields.ts';
 import { buildMessage, renderMessage, SMS_MAX_CHARS } from '../src/render-message.ts';
 import { BASE_URL, demoContext, longNamesContext, longNamesEvent, workedEvent, WORKED_TS } from './alerts.ts';
 
@@ -19,7 +20,7 @@ describe('renderMessage: the worked alert (red H2S MAC exceedance at the Liuxin 
       '规则：最高容许浓度 (MAC)',
       '监测值：15.2 mg/m3',
       '限值：10.0 mg/m3',
-      '限值依据：GBZ 2.1-2019 Table 1 (oel.md §A.2)',
+      '限值依据：GBZ 2.1-2019 Table 1',
       '时间：2026-12-02 14:05',
       `查看详情：${LINK}`,
     ]);
@@ -36,7 +37,7 @@ describe('renderMessage: the worked alert (red H2S MAC exceedance at the Liuxin 
       'Rule: Maximum allowable concentration (MAC)',
       'Value: 15.2 mg/m3',
       'Limit: 10.0 mg/m3',
-      'Standard: GBZ 2.1-2019 Table 1 (oel.md §A.2)',
+      'Standard: GBZ 2.1-2019 Table 1',
       'Time: 2026-12-02 14:05',
       `Open the alert: ${LINK}`,
     ]);
@@ -103,6 +104,17 @@ describe('renderMessage: the worked alert (red H2S MAC exceedance at the Liuxin 
     expect(m.sms).toBe(renderMessage(ev, ctx, { format: 'sms' }));
     expect(m.html).toBe(renderMessage(ev, ctx, { format: 'html' }));
     expect(m.event).toBe(ev);
+  });
+});
+
+describe('the standard and clause in a message', () => {
+  it('drops our provenance notes and keeps the clause, brackets included, as the limit files write them', () => {
+    expect(shortSource('GBZ 2.1-2019 Table 1 (oel.md §A.2, bjime.com reproduction)')).toBe('GBZ 2.1-2019 Table 1');
+    expect(shortSource('29 CFR 1910.1025(c)(1) PEL 50 µg/m3 8-h TWA (dol.gov regulatory text; oel.md §E.6)')).toBe('29 CFR 1910.1025(c)(1) PEL 50 µg/m3 8-h TWA');
+    expect(shortSource('GBZ 2.2-2007 (LEX,8h 85 dB(A), equal energy); GBZ/T 189.8-2007 Annex B')).toBe('GBZ 2.2-2007 (LEX,8h 85 dB(A), equal energy); GBZ/T 189.8-2007 Annex B');
+    expect(shortSource('action level ½ PC-TWA; GBZ 2.1-2019 Table 1 (oel.md §A.2)')).toBe('action level ½ PC-TWA; GBZ 2.1-2019 Table 1');
+    expect(shortSource('MQTT presence: retained status with last will (DESIGN.md)')).toBe('MQTT presence: retained status with last will');
+    expect(shortSource('(oel.md)')).toBe('(oel.md)');
   });
 });
 
