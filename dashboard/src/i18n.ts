@@ -1,3 +1,5 @@
+import { ALERT_WORDS } from '../../core/src/alert-words.ts';
+
 export type Lang = 'zh' | 'en';
 
 const zh = {
@@ -7,7 +9,6 @@ const zh = {
   level: '等级', enterprise: '用人单位', sensor: '监测点', agent: '危害因素', value: '监测值', limit: '限值', since: '开始时间',
   state: '状态', actions: '处置', ack: '确认', resolve: '办结', comment: '备注', noAlerts: '当前无预警', badLogin: '用户名或密码错误',
   live: '实时', offline: '已断开',
-  red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色', open: '未处理', acknowledged: '已确认', cleared: '已解除',
   redBanner: '红色预警', lang: 'English',
   township: '乡镇（街道）', industry: '行业', grade: '危害分级', sensors: '监测点数', openAlerts: '未解除预警',
   reason: '办结原因', 'reason-exceedance': '确属超标', 'reason-false-alarm': '误报', 'reason-sensor-fault': '设备故障',
@@ -18,13 +19,8 @@ const zh = {
   points: '监测点', passing: '合格', failing: '超限', notAssessed: '未评估', completeness: '数据完整率', passRate: '合格率', target: '目标', meets: '达标', misses: '未达标', noData: '无数据',
   kpiHint: '工作场所职业病危害因素监测合格率（近 30 天）：合格 ÷（合格 + 超限）。考核期内任一时刻超限（含期前开始、期内仍在的超限）即为超限；未超限但数据完整率低于 75% 的监测点为“未评估”，不计入合格率。',
   'industry-coal-mine': '煤矿', 'industry-cement': '水泥', 'industry-foundry': '铸造', 'industry-chemical': '化工', 'industry-furniture': '家具制造', 'industry-building-materials': '建材',
-  rule: '规则', historyTitle: '预警全过程', 'history-open': '记录', close: '关闭', by: '操作人', dose: '噪声剂量', 'agent-gateway': '网关',
-  'rule-twa': '时间加权平均浓度 (TWA)', 'rule-stel': '短时间接触浓度 (STEL)', 'rule-mac': '最高容许浓度 (MAC)', 'rule-peak': '峰接触浓度 (5 × PC-TWA)',
-  'rule-excursion': '超限倍数（> 3 × PC-TWA：每次 ≤ 15 min，每班 ≤ 4 次，间隔 ≥ 1 h）', 'rule-lex8h': '8 小时等效声级 (LEX,8h)', 'rule-radon-mean': '氡浓度均值（参考水平）',
-  'rule-forecast-twa': '预测：班末 TWA 将超限', 'rule-forecast-stel': '预测：STEL 将超限', 'rule-forecast-mac': '预测：将达到 MAC', 'rule-shift-twa': '班次 TWA 超限',
-  'rule-dead-man': '数据中断（监测点未上报）', 'rule-fault-flatline': '设备故障：读数不变', 'rule-fault-negative-drift': '设备故障：负漂移', 'rule-fault-out-of-range': '设备故障：超出量程',
-  'rule-gateway-offline': '网关离线',
-  'event-raised': '产生', 'event-escalated': '升级', 'event-deescalated': '降级', 'event-acknowledged': '确认', 'event-cleared': '解除', 'event-resolved': '办结', 'event-commented': '备注',
+  ...ALERT_WORDS.zh,
+  rule: '规则', historyTitle: '预警全过程', 'history-open': '记录', close: '关闭', by: '操作人', dose: '噪声剂量',
 };
 const en: typeof zh = {
   title: 'Workplace hazard monitoring and early warning', login: 'Sign in', username: 'Username', password: 'Password', signIn: 'Sign in', logout: 'Sign out',
@@ -33,7 +29,6 @@ const en: typeof zh = {
   level: 'Level', enterprise: 'Enterprise', sensor: 'Monitoring point', agent: 'Hazard', value: 'Value', limit: 'Limit', since: 'Since',
   state: 'State', actions: 'Actions', ack: 'Acknowledge', resolve: 'Resolve', comment: 'Note', noAlerts: 'No active alerts', badLogin: 'Wrong username or password',
   live: 'live', offline: 'disconnected',
-  red: 'Red', orange: 'Orange', yellow: 'Yellow', blue: 'Blue', open: 'Open', acknowledged: 'Acknowledged', cleared: 'Cleared',
   redBanner: 'RED ALERT', lang: '中文',
   township: 'Township', industry: 'Industry', grade: 'Risk grade', sensors: 'Points', openAlerts: 'Open alerts',
   reason: 'Reason', 'reason-exceedance': 'Real exceedance', 'reason-false-alarm': 'False alarm', 'reason-sensor-fault': 'Sensor fault',
@@ -44,13 +39,8 @@ const en: typeof zh = {
   points: 'Points', passing: 'Passing', failing: 'Exceeded', notAssessed: 'Not assessed', completeness: 'Data completeness', passRate: 'Pass rate', target: 'Target', meets: 'meets target', misses: 'below target', noData: 'no data',
   kpiHint: 'Workplace hazard monitoring pass rate (last 30 days): passing ÷ (passing + exceeded). A point exceeded if it was above a limit at any time in the period, including an exceedance that began earlier and was still active; a point without exceedance but under 75 % data completeness is not assessed and not counted.',
   'industry-coal-mine': 'Coal mine', 'industry-cement': 'Cement', 'industry-foundry': 'Foundry', 'industry-chemical': 'Chemical', 'industry-furniture': 'Furniture', 'industry-building-materials': 'Building materials',
-  rule: 'Rule', historyTitle: 'Alert history', 'history-open': 'History', close: 'Close', by: 'by', dose: 'Noise dose', 'agent-gateway': 'Gateway',
-  'rule-twa': 'Time-weighted average (TWA)', 'rule-stel': 'Short-term exposure (STEL)', 'rule-mac': 'Maximum allowable concentration (MAC)', 'rule-peak': 'Peak (5 × PC-TWA)',
-  'rule-excursion': 'Excursion (above 3 × PC-TWA: at most 15 min each, 4 a shift, 1 h apart)', 'rule-lex8h': 'Noise LEX,8h', 'rule-radon-mean': 'Radon mean (reference level)',
-  'rule-forecast-twa': 'Forecast: end-of-shift TWA over the limit', 'rule-forecast-stel': 'Forecast: STEL over the limit', 'rule-forecast-mac': 'Forecast: MAC reached', 'rule-shift-twa': 'Shift TWA over the limit',
-  'rule-dead-man': 'No data (monitoring point silent)', 'rule-fault-flatline': 'Sensor fault: flat line', 'rule-fault-negative-drift': 'Sensor fault: negative drift', 'rule-fault-out-of-range': 'Sensor fault: out of range',
-  'rule-gateway-offline': 'Gateway offline',
-  'event-raised': 'raised', 'event-escalated': 'escalated', 'event-deescalated': 'de-escalated', 'event-acknowledged': 'acknowledged', 'event-cleared': 'cleared', 'event-resolved': 'resolved', 'event-commented': 'comment',
+  ...ALERT_WORDS.en,
+  rule: 'Rule', historyTitle: 'Alert history', 'history-open': 'History', close: 'Close', by: 'by', dose: 'Noise dose',
 };
 
 export type Key = keyof typeof zh;

@@ -3,6 +3,7 @@ import { dict, type Key, type Lang } from './i18n.ts';
 import { drawChart, type ChartLimit, type Point } from './chart.ts';
 import type { Alert, AlertEvent, AlertLevel, Jurisdiction } from '../../core/src/types.ts';
 import { formatDateTime } from './format.ts';
+import { formatValue } from '../../core/src/alert-words.ts';
 import type { LiveReading, ServerMessage } from '../../core/src/ws-messages.ts';
 
 const LEVEL_RANK: Record<AlertLevel, number> = { blue: 0, yellow: 1, orange: 2, red: 3 };
@@ -56,7 +57,7 @@ const enterpriseName = (id: string) => {
   const e = state.enterprises.find((x) => x.id === id);
   return e ? nameOf(e) : id;
 };
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = formatValue;
 /** Every time shown carries its date: 2026-12-02 14:05 (local time). */
 const time = (ms: number, seconds = false) => formatDateTime(ms, seconds);
 /** The hazard's name in the user's language, never the catalogue key. */
