@@ -4,7 +4,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Redis } from 'ioredis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Metrics } from '../../core/src/metrics.ts';
@@ -119,14 +121,25 @@ class RateLimiter {
   }
 }
 
-function clusterOptions(redisUrl: string): Pick<AedesOptions, 'mq' | 'persistence'> {
+/**
+ * Aedes' emitter and persistence on Redis. Their connection errors (Redis restarting) are
+ * reported to `onError`, not thrown: mqemitter-redis re-emits them on its `state` emitter,
+ * where an error without a listener ended the process, every node of the cluster at once
+ * on one Redis restart; ioredis reconnects by itself and queues commands meanwhile.
+ */
+function clusterOptions(redisUrl: string, onError: (source: string, err: Error) => void): Pick<AedesOptions, 'mq' | 'persistence'> {
   // Both are CommonJS packages; Aedes 1.2 needs aedes-persistence-redis ≥ 12.
   const require = createRequire(import.meta.url);
   const u = new URL(redisUrl);
   const opts = { host: u.hostname, port: Number(u.port || 6379), ...(u.password ? { password: decodeURIComponent(u.password) } : {}) };
-  const mqemitterRedis = require('mqemitter-redis') as (o: object) => unknown;
+  const mqemitterRedis = require('mqemitter-redis') as (o: object) => { state: EventEmitter };
   const persistenceRedis = require('aedes-persistence-redis') as (o: object) => unknown;
-  return { mq: mqemitterRedis(opts), persistence: persistenceRedis(opts) };
+  const mq = mqemitterRedis(opts);
+  mq.state.on('error', (err: Error) => onError('mqemitter-redis', err));
+  // Its own connection, so that its errors have a listener too (the persistence disconnects it when Aedes closes).
+  const conn = new Redis(opts);
+  conn.on('error', (err: Error) => onError('aedes-persistence-redis', err));
+  return { mq: mq as unknown as AedesOptions['mq'], persistence: persistenceRedis({ ...opts, conn }) as AedesOptions['persistence'] };
 }
 
 export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
@@ -212,7 +225,7 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     id: config.redisUrl ? `hazardwatch-${randomUUID()}` : 'hazardwatch',
     // A subscriber that stops reading must not stall delivery to everyone else.
     drainTimeout: 30_000,
-    ...(config.redisUrl ? clusterOptions(config.redisUrl) : {}),
+    ...(config.redisUrl ? clusterOptions(config.redisUrl, (source, err) => log.warn({ source, err: err.message }, 'broker cluster: redis error (reconnecting)')) : {}),
     authenticate(client, username, password, done) {
       const addr = remoteAddress(client);
       // A real account's name, for the per-account throttle; an unknown username has none.
@@ -344,6 +357,10 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     if (client) m?.mqttMessagesIn.inc();
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  // Aedes emits its persistence's failures (Redis unreachable for longer than ioredis
+  // queues commands) as 'error', which would end the process: the publish concerned is
+  // not fanned out to subscribers (gateways' up messages are already held by then).
+  (aedes as EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker: persistence failed; continuing'));
 
   // A registry reload revokes at once: close sessions whose gateway is gone or re-keyed.
   deps.registry.on('reload', (next) => {
