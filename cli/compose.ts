@@ -7,6 +7,7 @@ import { createAedesBus, createMqttBus, type MqttBus } from '../core/src/bus.ts'
 import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import { startHealthReports } from '../core/src/health.ts';
+import { startServiceHttp } from '../core/src/service-http.ts';
 import type { Logger } from '../core/src/logger.ts';
 import { createMetrics } from '../core/src/metrics.ts';
 import type { PipelineCommand, PipelineEvent } from '../core/src/pipeline-events.ts';
@@ -15,6 +16,8 @@ import { createStore } from '../core/src/store/index.ts';
 import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
 import { createStreamsTransport } from '../core/src/transport-streams.ts';
+import { createWatermarks } from '../core/src/streams/watermarks.ts';
+import { createRedisSessions } from '../api/src/redis-sessions.ts';
 import { fnv1a } from '../core/src/fnv1a.ts';
 import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
@@ -151,9 +154,12 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   if (opts.worker && name !== 'rules') throw new HwError('HW_ERR_CONFIG', '--worker k/N is for `hazardwatch rules` only');
   const P = config.streams.partitions;
   const owned = opts.worker ? ownedPartitions(opts.worker, P) : undefined;
-  const instance = config.service.instance || `${hostname()}-${process.pid}`;
+  // A consumer name that survives a restart, so a restarted worker reads its own pending
+  // entries first, in order: a rules worker is its share (k of N, one process each), any
+  // other service its HW_SERVICE_INSTANCE or host name (a container's is stable).
+  const instance = (opts.worker ? `w${opts.worker.index}of${opts.worker.count}` : config.service.instance || hostname()).slice(0, 40);
   // Ingest workers share one consumer group (any number, no bookkeeping); rules workers own their partitions.
-  const reportAs = name === 'ingest' ? `ingest@${instance}` : name === 'rules' && opts.worker ? `rules-${opts.worker.index}of${opts.worker.count}` : name;
+  const reportAs = name === 'ingest' ? `ingest@${instance}` : name === 'rules' && opts.worker ? `rules-${opts.worker.index}of${opts.worker.count}` : name === 'broker' && config.mqtt.redisUrl ? `broker@${instance}` : name;
   const { catalogue, registry, metrics, stopReloading } = shared(config, logger);
   const redis = new Redis(config.streams.redisUrl, { lazyConnect: true });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -163,18 +169,27 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   const store = name === 'broker' ? undefined : createStore(config, logger);
   const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics, transport };
   let bus: MqttBus | undefined;
+  // The API's sessions live in Redis (any replica accepts any token); the store keeps this client open for us to close.
+  const sessionRedis = name === 'api' ? new Redis(config.streams.redisUrl, { lazyConnect: true }) : undefined;
+  sessionRedis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error (sessions)'));
   let unit: Unit;
   if (name === 'broker') unit = brokerUnit(ctx);
   else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
-  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined });
-  else unit = apiUnit({ ...ctx, store: store! });
-  await wire([unit], 'services', transport);
+  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined, watermarks: createWatermarks(redis, 'hw:rules:evaluated') });
+  else unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
+  // Connected before wiring: the API's subscription reads where the alert stream stands.
   await redis.connect();
+  await sessionRedis?.connect();
+  await wire([unit], 'services', transport);
   await store?.start();
   await bus?.connect();
   await unit.start();
   await transport.start();
   await unit.ready?.();
+  // The API has its own /metrics and /api/health; the others get a small endpoint of their own.
+  const http = name !== 'api' && config.service.httpPort >= 0
+    ? await startServiceHttp({ host: config.http.host, port: config.service.httpPort, metrics, checks: unit.checks, service: reportAs })
+    : undefined;
   const reports = Object.keys(unit.checks).length
     ? startHealthReports({
       service: reportAs, intervalMs: config.service.healthReportMs, checks: unit.checks,
@@ -183,13 +198,17 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
     })
     : undefined;
   return {
-    describe: { service: name, instance, ...(owned ? { partitions: owned } : {}), ...unit.describe() },
+    describe: { service: name, instance, ...(owned ? { partitions: owned } : {}), ...(http ? { servicePort: http.port } : {}), ...unit.describe() },
     async stop() {
       stopReloading();
       reports?.stop();
+      await http?.close();
+      // Consumers first (no entry is handed to a unit that is stopping), then the unit, then what it published.
+      await transport.stopDelivering();
       await unit.stop();
       await transport.close();
       await bus?.close();
+      sessionRedis?.disconnect();
       await store?.stop();
     },
   };

@@ -1,5 +1,6 @@
 import { buildApp } from '../api/src/app.ts';
 import { createLiveInsights } from '../api/src/live-insights.ts';
+import type { SessionStore } from '../api/src/session-store.ts';
 import { createBroker, type Broker } from '../broker/src/broker.ts';
 import { brokerConfigFrom } from '../broker/src/broker-config.ts';
 import { holdWhileFull } from '../broker/src/hold-while-full.ts';
@@ -17,6 +18,8 @@ import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker, type IngestWorker } from '../ingest/src/ingest-worker.ts';
 import { createRulesEngine, type RulesEngine } from '../rules/src/engine.ts';
 import { createInsightsPublisher } from '../rules/src/live-insights.ts';
+import { persistedAlerts } from '../rules/src/persisted.ts';
+import type { Watermarks } from '../core/src/streams/watermarks.ts';
 import { brokerCheck, ingestChecks, rulesCheck } from './service-health.ts';
 import type { Topology, UnitName } from './wiring.ts';
 
@@ -110,29 +113,55 @@ export function ingestUnit(ctx: UnitContext & { store: Store }, opts: { bus: Mes
 export interface RulesUnit extends Unit { engine: RulesEngine }
 
 /** Rules: consumes readings, rejections and presence; publishes alert events; answers alert commands; in the split topology publishes live insights. */
-export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (enterpriseId: string) => boolean } = {}): RulesUnit {
+/**
+ * Rules: consumes readings, rejections and presence; publishes alert events; answers alert
+ * commands; in the split topology publishes live insights. Split (`watermarks` given), a
+ * handler resolves only once the alert events it caused are in the store and its readings'
+ * times in the evaluated watermarks, so the stream entry is acknowledged only then, and a
+ * restarted worker rebuilds each window up to its watermark and evaluates the rest as it
+ * is delivered again (rules/src/persisted.ts, core/src/streams/watermarks.ts).
+ */
+export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (enterpriseId: string) => boolean; watermarks?: Watermarks } = {}): RulesUnit {
+  let marks: Map<string, number> | undefined;
   const engine = createRulesEngine({
     registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics,
     onAlertEvent: (e) => ctx.transport.publish('alert.event', e, e.alert.enterpriseId),
     owns: opts.owns,
+    rebuildUntil: opts.watermarks ? (sensorId) => marks?.get(sensorId) : undefined,
   }, { clearHoldMs: 30_000 });
   const insights = ctx.topology === 'services'
     ? createInsightsPublisher({ engine, registry: ctx.registry, owns: opts.owns, publish: (s) => ctx.transport.publish('insights.live', s) })
     : undefined;
+  const wm = opts.watermarks;
+  const persisted = wm ? persistedAlerts(engine) : undefined;
   return {
     name: 'rules', engine,
     on: {
       'readings.accepted': (rs) => {
         engine.handleReadings(rs);
         insights?.touched(rs);
+        if (wm && persisted) return Promise.all([persisted(), wm.record(rs)]).then(() => undefined);
       },
-      'readings.rejected': (r) => engine.handleRejections(r.rejections, r.ts),
-      'gateway.presence': (p) => engine.handlePresence(p),
+      'readings.rejected': (r) => {
+        engine.handleRejections(r.rejections, r.ts);
+        return persisted?.();
+      },
+      'gateway.presence': (p) => {
+        engine.handlePresence(p);
+        return persisted?.();
+      },
     },
     // Commands come from the API, which validated them and checked the user's scope.
-    answers: { 'alert.command': (cmd) => engine.command(cmd) ?? null },
+    answers: {
+      'alert.command': async (cmd) => {
+        const r = engine.command(cmd) ?? null;
+        await persisted?.();
+        return r;
+      },
+    },
     checks: { rules: rulesCheck(engine) },
     async start() {
+      marks = await wm?.load();
       await engine.start();
       insights?.start();
     },
@@ -148,7 +177,7 @@ export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (e
  * The API. In one process it asks the other units directly for health and insights
  * (`local`); split, it keeps the services' health reports and the latest live insights.
  */
-export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }): Unit {
+export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: Record<string, HealthCheck>; insights: RulesEngine }, opts: { sessions?: SessionStore } = {}): Unit {
   const board = createHealthBoard();
   const live = createLiveInsights(ctx.registry);
   let health = local?.health;
@@ -161,9 +190,11 @@ export function apiUnit(ctx: UnitContext & { store: Store }, local?: { health: R
     registry: ctx.registry, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics, catalogue: ctx.catalogue, health,
     insights: local?.insights ?? live,
     sessionTtlMs: ctx.config.http.sessionTtlS * 1000,
+    // Split: sessions in Redis, so any replica accepts any token; in one process, in memory.
+    sessions: opts.sessions,
     // The rules engine owns the alert lifecycle: ask the worker that owns the alert's
     // enterprise, and answer with the event it caused.
-    actions: { run: async (cmd) => (await ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId })) ?? undefined },
+    actions: { run: (cmd) => ctx.transport.request('alert.command', cmd, { partitionKey: api.view.get(cmd.alertId)?.enterpriseId ?? cmd.alertId }) },
     replayAlertEvents: async (since, limit) => {
       const r = await ctx.transport.replay('alert.event', since, limit);
       return r && { events: r.events.map((e) => ({ id: e.id, event: e.payload })), gap: r.gap, more: r.more };

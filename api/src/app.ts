@@ -24,7 +24,8 @@ import { parseClientMessage } from './ws-client-message.ts';
 import { createAlertView, type AlertView } from './alert-view.ts';
 import { compareIds } from '../../core/src/streams/stream-entry.ts';
 import { codedError, notFound, strictRoute, type AnyError, type CodedReply } from './http-errors.ts';
-import { createSessions } from './sessions.ts';
+import { createMemorySessions } from './memory-sessions.ts';
+import { tokenHash, type Session, type SessionStore } from './session-store.ts';
 import { AlertEventSchema, AlertSchema, AuditEntrySchema, EnterpriseSummarySchema, EpochParam, errors, HealthSchema, JurisdictionSchema, UserSchema } from './schemas.ts';
 import { DEFAULT_LOGIN_THROTTLE, registerLoginRoutes, type LoginThrottle } from './login-routes.ts';
 import { checkId } from '../../core/src/store/influxql.ts';
@@ -32,9 +33,13 @@ import { checkRange, MAX_OFFSET, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../..
 import { registerAgentsRoute } from './agents-route.ts';
 import { checkAll, COMPONENTS, summarise, type HealthCheck } from '../../core/src/health.ts';
 
-/** Runs a person's command on an alert (the rules engine owns the lifecycle). */
+/**
+ * Runs a person's command on an alert (the rules engine owns the lifecycle): the event it
+ * caused, null when the alert is not in a state that allows it, undefined when nobody
+ * answered (the owning rules worker is down).
+ */
 export interface AlertActions {
-  run(cmd: AlertCommand): Promise<AlertEvent | undefined> | AlertEvent | undefined;
+  run(cmd: AlertCommand): Promise<AlertEvent | null | undefined> | AlertEvent | null | undefined;
 }
 
 export interface AppOptions {
@@ -44,6 +49,12 @@ export interface AppOptions {
   metrics: Metrics;
   actions: AlertActions;
   sessionTtlMs: number;
+  /**
+   * Where login sessions live: in this process by default (createMemorySessions with
+   * sessionTtlMs), or in Redis (createRedisSessions) so replicas accept each other's tokens.
+   * The app starts it when ready and closes it when closing; one store per app.
+   */
+  sessions?: SessionStore;
   /**
    * Components for /api/health besides the store and the API itself: asked directly in one
    * process, or read from the services' reports in the split deployment (core/src/health.ts).
@@ -115,13 +126,18 @@ interface Client {
   user: UserDef;
   /** Sensors whose live readings this client receives. */
   readings: Set<string>;
-  /** The session the socket was opened with: the socket closes when it ends. */
-  token: string;
+  /** The session the socket was opened with, by token hash: the socket closes when it ends. */
+  tokenHash: string;
   /** Readings skipped while the client was behind, reported in a notice. */
   dropped: number;
   /** While its missed events are replayed from the stream, live ones wait here (bounded by the replay's own limit). */
   held?: { eventId: string; event: AlertEvent }[];
+  /** The newest alert event id sent to it: an event at or before it is never sent again (a replica whose follower lags). */
+  sentUpTo?: string;
 }
+
+/** Replays from the stream at once, at most; a client beyond gets a snapshot (cheap) instead of waiting. */
+const MAX_CONCURRENT_REPLAYS = 4;
 
 /** Alert events replayed to one reconnecting client at most; beyond, it gets a snapshot instead. */
 const MAX_REPLAY_EVENTS = 10_000;
@@ -137,7 +153,7 @@ const publicUser = (u: UserDef) => ({ username: u.username, name: u.name, role: 
 
 export function buildApp(opts: AppOptions): HazardwatchApp {
   const now = opts.now ?? Date.now;
-  const sessions = createSessions(opts.sessionTtlMs, now);
+  const sessions = opts.sessions ?? createMemorySessions(opts.sessionTtlMs, now);
   const view = createAlertView();
   const sockets = new Set<Client>();
   // Per-request access logs stay off at info level: the api child logs from warn up.
@@ -166,25 +182,41 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
   // Unknown query fields are refused on every API route, also those that take none.
   app.addHook('onRoute', strictRoute);
 
-  const userOfToken = (token: string | undefined): UserDef => {
-    const s = sessions.get(token);
-    const user = s && opts.registry.current.users.get(s.username);
-    if (!user) throw new HwError('HW_ERR_UNAUTHENTICATED');
-    return user;
+  /**
+   * The session of each request's token, looked up once before its handler (the store may
+   * be Redis, so the lookup is async while userOf stays a plain call in every route). A
+   * store that does not answer is kept as its error and thrown by userOf (a coded 503):
+   * routes that need no user still answer, and a failed lookup never passes for a session.
+   */
+  const sessionOf = new WeakMap<FastifyRequest, { session?: Session } | { error: unknown }>();
+  const lookUp = async (req: FastifyRequest, token: string | undefined) => {
+    try {
+      sessionOf.set(req, { session: await sessions.get(token) });
+    } catch (error) {
+      sessionOf.set(req, { error });
+    }
   };
   /**
-   * The user of a request: the token only from `Authorization: Bearer`, never from the
-   * query string (a URL ends up in logs, history and Referer headers). Only the WebSocket
-   * upgrade takes `?token=`, because browsers cannot set headers on it.
+   * The token only from `Authorization: Bearer`, never from the query string (a URL ends
+   * up in logs, history and Referer headers). Only the WebSocket upgrade takes `?token=`,
+   * because browsers cannot set headers on it (its route looks that up itself).
    */
-  const userOf = (req: FastifyRequest): UserDef => {
+  app.addHook('preHandler', async (req) => {
     const header = req.headers.authorization;
-    return userOfToken(header?.startsWith('Bearer ') ? header.slice(7) : undefined);
+    if (header?.startsWith('Bearer ')) await lookUp(req, header.slice(7));
+  });
+  /** The user of a request, from its session looked up above. */
+  const userOf = (req: FastifyRequest): UserDef => {
+    const found = sessionOf.get(req);
+    if (found && 'error' in found) throw found.error;
+    const user = found?.session && opts.registry.current.users.get(found.session.username);
+    if (!user) throw new HwError('HW_ERR_UNAUTHENTICATED');
+    return user;
   };
 
   // A socket lives as long as its session: logout, expiry and the user's removal close it at once.
   sessions.onEnd((session, reason) => {
-    for (const c of sockets) if (c.token === session.token) c.ws.close(4401, `session ended: ${reason}`);
+    for (const c of sockets) if (c.tokenHash === session.tokenHash) c.ws.close(4401, `session ended: ${reason}`);
   });
   // A user removed from the registry, or whose role, scope or password changed, is logged out.
   const onReload = (next: { users: ReadonlyMap<string, UserDef> }, previous: { users: ReadonlyMap<string, UserDef> }) => {
@@ -192,12 +224,13 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       const now = next.users.get(name);
       const before = previous.users.get(name);
       return !now || !before || now.role !== before.role || now.scope !== before.scope || now.passwordHash !== before.passwordHash;
-    });
+    }).catch((err: unknown) => apiLogger.error({ err }, 'sessions of users removed or changed in the registry were not ended'));
   };
   opts.registry.on('reload', onReload);
+  app.addHook('onReady', () => sessions.start());
   app.addHook('onClose', async () => {
     opts.registry.off('reload', onReload);
-    sessions.close();
+    await sessions.close();
   });
   const canSee = (user: UserDef, alert: Pick<Alert, 'enterpriseId'>) => opts.registry.current.visibleEnterprises(user).has(alert.enterpriseId);
 
@@ -274,28 +307,42 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
       if (s.held) {
         if (s.held.length < MAX_REPLAY_EVENTS) s.held.push({ eventId, event: e });
         else s.ws.close(4408, 'too far behind: reconnect'); // it comes back with `since`, or takes a snapshot
-      } else send(s.ws, { type: 'alert', eventId, event: e });
+      } else sendAlert(s, eventId, e);
     }
   }
 
+  /** An alert event to one client, once: never one at or before what it already has. */
+  function sendAlert(c: Client, eventId: string, event: AlertEvent) {
+    if (c.sentUpTo !== undefined && compareIds(eventId, c.sentUpTo) <= 0) return;
+    c.sentUpTo = eventId;
+    if (canSee(c.user, event.alert)) send(c.ws, { type: 'alert', eventId, event });
+  }
+
+  let replaying = 0;
   /**
    * What a reconnecting client missed after `since`: from the view's ring, else from the
    * transport's stream (another replica's id, or one from before this process started);
-   * undefined when neither reaches back (then it gets a snapshot). Bounded.
+   * undefined when neither reaches back, or too many replays run already (then it gets a
+   * snapshot). Bounded in events and in concurrent replays.
    */
   async function missedSince(since: string): Promise<{ eventId: string; event: AlertEvent }[] | undefined> {
     const inRing = view.since(since);
-    if (inRing || !opts.replayAlertEvents) return inRing;
-    const out: { eventId: string; event: AlertEvent }[] = [];
-    let from = since;
-    while (out.length < MAX_REPLAY_EVENTS) {
-      const r = await opts.replayAlertEvents(from, REPLAY_PAGE);
-      if (!r || r.gap) return undefined;
-      for (const x of r.events) out.push({ eventId: x.id, event: x.event });
-      if (!r.more || r.events.length === 0) return out;
-      from = r.events[r.events.length - 1]!.id;
+    if (inRing || !opts.replayAlertEvents || replaying >= MAX_CONCURRENT_REPLAYS) return inRing;
+    replaying++;
+    try {
+      const out: { eventId: string; event: AlertEvent }[] = [];
+      let from = since;
+      while (out.length < MAX_REPLAY_EVENTS) {
+        const r = await opts.replayAlertEvents(from, REPLAY_PAGE);
+        if (!r || r.gap) return undefined;
+        for (const x of r.events) out.push({ eventId: x.id, event: x.event });
+        if (!r.more || r.events.length === 0) return out;
+        from = r.events[r.events.length - 1]!.id;
+      }
+      return undefined;
+    } finally {
+      replaying--;
     }
-    return undefined;
   }
 
   let monitoring: ReturnType<typeof registerMonitoringRoutes> | undefined;
@@ -413,7 +460,8 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     const act = async (cmd: AlertCommand) => {
       const state = view.get(cmd.alertId)?.state;
       const allowed = cmd.op === 'ack' ? state === 'open' : state !== 'cleared';
-      const e = allowed ? await opts.actions.run(cmd) : undefined;
+      const e = allowed ? await opts.actions.run(cmd) : null;
+      if (e === undefined) throw new HwError('HW_ERR_RULES_UNAVAILABLE', `alert ${cmd.alertId}: nothing was done`);
       if (!e) throw new HwError('HW_ERR_CONFLICT', `alert ${cmd.alertId} is ${state}: ${cmd.op === 'ack' ? 'only an open alert can be acknowledged' : 'it has already cleared'}`);
       return e.alert;
     };
@@ -469,23 +517,29 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
     });
 
     const WsQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), since: Type.Optional(Type.String({ pattern: EVENT_ID.source, maxLength: 41 })) }, { additionalProperties: false });
-    api.get('/ws', { websocket: true, schema: { hide: true, querystring: WsQuery } }, (ws, req) => {
+    // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
+    const wsToken = (req: FastifyRequest) => (req.query as { token?: string }).token;
+    api.get('/ws', { websocket: true, schema: { hide: true, querystring: WsQuery }, preHandler: (req) => lookUp(req, wsToken(req)) }, (ws, req) => {
       let user: UserDef;
-      // The only place a token is taken from the query string: browsers cannot set headers on a WebSocket.
-      const token = (req.query as { token?: unknown }).token;
       try {
-        user = userOfToken(typeof token === 'string' ? token : undefined);
-      } catch {
-        ws.send(JSON.stringify({ type: 'error', code: 'HW_ERR_UNAUTHENTICATED', message: ERRORS.HW_ERR_UNAUTHENTICATED.message } satisfies ServerMessage));
-        ws.close(4401, 'unauthenticated');
+        user = userOf(req);
+      } catch (err) {
+        // Not logged in: 4401. The session store not answering: 1013 Try Again Later (IANA WebSocket close code registry).
+        const down = err instanceof HwError && err.statusCode === 503;
+        const code: ErrorCode = down ? err.code : 'HW_ERR_UNAUTHENTICATED';
+        ws.send(JSON.stringify({ type: 'error', code, message: down ? err.message : ERRORS.HW_ERR_UNAUTHENTICATED.message } satisfies ServerMessage));
+        ws.close(down ? 1013 : 4401, down ? 'session store unavailable' : 'unauthenticated');
         return;
       }
       const since = (req.query as { since?: string }).since;
       // Live events wait while the missed ones are looked up, so none is lost or sent out of order.
-      const entry: Client = { ws, user, token: token as string, readings: new Set(), dropped: 0, held: since ? [] : undefined };
+      const entry: Client = { ws, user, tokenHash: tokenHash(wsToken(req)!), readings: new Set(), dropped: 0, held: since ? [] : undefined };
       sockets.add(entry);
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onSocketMessage(entry, data, isBinary));
-      const snapshot = () => send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: view.lastEventId() });
+      const snapshot = () => {
+        entry.sentUpTo = view.lastEventId();
+        send(ws, { type: 'snapshot', alerts: view.all().filter((a) => a.state !== 'cleared' && canSee(user, a)), lastEventId: entry.sentUpTo });
+      };
       send(ws, { type: 'hello', user: publicUser(user), lastEventId: view.lastEventId() });
       if (!since) snapshot();
       else {
@@ -494,10 +548,11 @@ export function buildApp(opts: AppOptions): HazardwatchApp {
             const held = entry.held ?? [];
             entry.held = undefined;
             if (!missed) return snapshot();
-            const last = missed.length ? missed[missed.length - 1]!.eventId : since;
-            for (const m of missed) if (canSee(user, m.event.alert)) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
-            // Live events that arrived meanwhile, except those the replay already sent.
-            for (const m of held) if (compareIds(m.eventId, last) > 0) send(ws, { type: 'alert', eventId: m.eventId, event: m.event });
+            // The client has everything up to `since`; then the missed events, then the live
+            // ones that arrived meanwhile: each once, in order (sendAlert skips what was sent).
+            entry.sentUpTo = since;
+            for (const m of missed) sendAlert(entry, m.eventId, m.event);
+            for (const m of held) sendAlert(entry, m.eventId, m.event);
           },
           (err: unknown) => {
             entry.held = undefined;

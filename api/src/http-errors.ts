@@ -70,7 +70,8 @@ const isApiRoute = (url: string) => url.startsWith('/api/') || url === '/metrics
 /**
  * An onRoute hook: every API route refuses unknown query fields (a route without a
  * querystring schema gets an empty one, additionalProperties: false), and declares the
- * statuses that follow from it (400; 413 and 415 for a route that takes a body).
+ * statuses that follow from it (400; 413 and 415 for a route that takes a body; 503 for
+ * a route that authenticates, i.e. declares 401: the session store may be Redis, down).
  */
 export function strictRoute(route: RouteOptions) {
   const paths = Array.isArray(route.url) ? route.url : [route.url];
@@ -81,5 +82,6 @@ export function strictRoute(route: RouteOptions) {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   const needed = methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH') ? [400, 413, 415] : [400];
   schema.response ??= {};
+  if ('401' in schema.response) needed.push(503);
   for (const [status, s] of Object.entries(errors(...needed))) if (!(status in schema.response)) schema.response[status] = s;
 }

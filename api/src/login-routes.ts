@@ -9,7 +9,7 @@ import { verifySecret } from '../../core/src/password.ts';
 import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { AccessEvent, Store } from '../../core/src/store/store.ts';
 import { checkRange, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/store/time-range.ts';
-import type { Sessions } from './sessions.ts';
+import type { SessionStore } from './session-store.ts';
 import { EpochParam, errors, UserSchema } from './schemas.ts';
 
 /**
@@ -47,7 +47,7 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 export interface LoginDeps {
   registry: RegistryHolder;
   store: Store;
-  sessions: Sessions;
+  sessions: SessionStore;
   logger: Logger;
   metrics: Metrics;
   throttle: LoginThrottle;
@@ -84,7 +84,7 @@ export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
     schema: {
       body: LoginBody, tags: ['session'], security: [],
       summary: 'Log in; throttled per account and per address (429 with Retry-After)',
-      response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401, 413, 415, 429) },
+      response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer(), user: UserSchema }), ...errors(400, 401, 413, 415, 429, 503) },
     },
   }, async (req, reply: FastifyReply) => {
     const { username, password } = req.body as Static<typeof LoginBody>;
@@ -113,20 +113,17 @@ export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
       throw new HwError('HW_ERR_BAD_LOGIN');
     }
     perAccount.succeeded(username, req.ip, deps.now());
-    const s = deps.sessions.create(user);
+    const s = await deps.sessions.create(user);
     audit({ ts, kind: 'login', username, address: req.ip });
     req.log.info({ username }, 'login');
     return { token: s.token, expiresAt: s.expiresAt, user: deps.publicUser(user) };
   });
 
-  api.post('/api/logout', { schema: { tags: ['session'], summary: 'End the session of the bearer token', response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async (req) => {
+  api.post('/api/logout', { schema: { tags: ['session'], summary: 'End the session of the bearer token', response: { 200: Type.Object({ ok: Type.Boolean() }), ...errors(503) } } }, async (req) => {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const s = deps.sessions.get(token);
-    if (s && token) {
-      deps.sessions.revoke(token);
-      audit({ ts: deps.now(), kind: 'logout', username: s.username, address: req.ip });
-    }
+    const ended = token === undefined ? undefined : await deps.sessions.revoke(token);
+    if (ended) audit({ ts: deps.now(), kind: 'logout', username: ended.username, address: req.ip });
     return { ok: true };
   });
 

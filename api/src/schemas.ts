@@ -105,7 +105,7 @@ const STATUS_TEXT: Record<number, string> = {
   414: 'a path parameter longer than 1000 characters',
   415: 'request body is not application/json',
   429: 'too many attempts; see Retry-After',
-  503: 'the store is unavailable',
+  503: 'the store or the session store is unavailable',
 };
 
 /** A time in a query string, ms since the epoch, within what Date and InfluxDB can hold (core/src/store/time-range.ts). */

@@ -11,7 +11,7 @@ import { demo, tempDir } from '../../test/fixtures.ts';
 import { buildApp, type AppOptions, type HazardwatchApp } from '../src/app.ts';
 
 /** What an API test may set on the app; the wiring (registry, store, logger, actions) is the fixture's. */
-export type AppSettings = Partial<Pick<AppOptions, 'sessionTtlMs' | 'heartbeatMs' | 'loginThrottle' | 'dashboardDir'>>;
+export type AppSettings = Partial<Pick<AppOptions, 'sessionTtlMs' | 'sessions' | 'heartbeatMs' | 'loginThrottle' | 'dashboardDir'>>;
 
 /** The demo registry and catalogue, a started store in a new temp dir, and the apps built on it. */
 export interface StoreFixture {
@@ -36,13 +36,14 @@ export async function startStore(prefix: string, store?: (dir: string) => Store)
 /**
  * An app (not ready) on the fixture's store, silent, serving the temp dir as its dashboard,
  * with a 60-s session TTL unless `settings` says otherwise. With `rules`, the engine gives
- * the app its insights and runs its alert actions; without, actions do nothing.
+ * the app its insights and runs its alert actions; without, actions do nothing. With
+ * `registry`, the app has its own registry (another replica, which reloads on its own).
  */
-export function appOn(f: StoreFixture, o: { metrics?: Metrics; rules?: RulesEngine; settings?: AppSettings } = {}): HazardwatchApp {
+export function appOn(f: StoreFixture, o: { metrics?: Metrics; rules?: RulesEngine; settings?: AppSettings; registry?: RegistryHolder } = {}): HazardwatchApp {
   const rules = o.rules;
   const hw = buildApp({
-    registry: f.registry, store: f.store, catalogue: f.catalogue, logger: silentLogger(), metrics: o.metrics ?? createMetrics(),
-    ...(rules ? { insights: rules, actions: { run: (cmd) => rules.command(cmd) } } : { actions: { run: () => undefined } }),
+    registry: o.registry ?? f.registry, store: f.store, catalogue: f.catalogue, logger: silentLogger(), metrics: o.metrics ?? createMetrics(),
+    ...(rules ? { insights: rules, actions: { run: (cmd) => rules.command(cmd) ?? null } } : { actions: { run: () => null } }),
     sessionTtlMs: 60_000, dashboardDir: f.dir, ...o.settings,
   });
   f.apps.push(hw);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../core/src/config.ts';
-import type { BrokerConfig } from './broker.ts';
+import type { BrokerConfig } from './broker-types.ts';
 
 /** The broker's settings from the process config. */
 export function brokerConfigFrom(config: Readonly<Config>, servicePassword = config.service.password || randomBytes(24).toString('hex')): BrokerConfig {

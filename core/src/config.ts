@@ -70,7 +70,8 @@ export const ConfigSchema = Type.Object({
     password: Type.String({ default: '', description: 'MQTT password for internal services (secret); empty = generated per run in `all` mode' }),
     brokerUrl: Type.String({ default: '', description: 'broker URL for separately run services, e.g. mqtt://127.0.0.1:1883' }),
     healthReportMs: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000, description: 'separately run services publish their health this often, ms; the API marks one down after 3 missed reports' }),
-    instance: Type.String({ default: '', maxLength: 100, description: 'this process\'s name among the replicas of its service (consumer name on the streams); empty = host name and process id' }),
+    httpPort: Type.Integer({ default: -1, minimum: -1, maximum: 65535, description: 'a split broker, ingest or rules service serves /metrics and /healthz on this port (-1 = off, 0 = any free port; on HW_HTTP_HOST)' }),
+    instance: Type.String({ default: '', maxLength: 100, description: 'this process\'s name among the replicas of its service (its consumer name on the streams, at most 40 characters used; keep it across restarts); empty = the host name. Rules workers are named by --worker k/N' }),
   }),
   streams: Type.Object({
     redisUrl: Type.String({ default: '', description: 'redis://host:port of the Redis that carries the pipeline between separately run services (required for them; the all-in-one does not use it)' }),

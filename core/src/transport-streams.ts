@@ -108,10 +108,11 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
   const prefix = opts.prefix ?? 'hw';
   const P = opts.partitions;
   const redis = opts.redis;
-  const up = createPartitionedLog({ redis, codec: upCodec, onDeadLetter: (d) => log.error(d, 'gateway message dead-lettered') }, {
+  const groupLost = (group: string) => log.error({ group }, 'consumer group missing (Redis lost its data?): created again from the start of each stream');
+  const up = createPartitionedLog({ redis, codec: upCodec, onDeadLetter: (d) => log.error(d, 'gateway message dead-lettered'), onGroupLost: groupLost }, {
     name: `${prefix}:up`, partitions: P, groups: ['ingest'], maxBacklog: opts.maxBacklog, maxPerEntry: PACK,
   });
-  const pipeline = createPartitionedLog({ redis, codec: pipelineCodec, onDeadLetter: (d) => log.error(d, 'pipeline event dead-lettered') }, {
+  const pipeline = createPartitionedLog({ redis, codec: pipelineCodec, onDeadLetter: (d) => log.error(d, 'pipeline event dead-lettered'), onGroupLost: groupLost }, {
     name: `${prefix}:pipeline`, partitions: P, groups: ['rules'], maxBacklog: PIPELINE_MAX_BACKLOG, maxPerEntry: PACK,
   });
   const alerts: EventStream<PipelineEvents['alert.event']> = createEventStream({ redis, codec: alertCodec }, { key: `${prefix}:alert-events` });
@@ -129,10 +130,16 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
   const followers: (LogFollower | Follower)[] = [];
   let started = false;
   let closing = false;
+  // Where an API replica starts following alert events: the stream's newest id when it
+  // subscribed, before it loads its history from the store, so an event appended in between
+  // is applied after the history, not lost.
+  let alertsFrom: Promise<string> | undefined;
 
   // Publishes not yet held by Redis. Each is retried until Redis takes it (a full backlog
   // or a Redis outage only delays it), so `flush` resolves once all are safe.
   let unsent = 0;
+  // Publishes refused outright (too many waiting): a batch that caused one is not acknowledged.
+  let refusedSends = 0;
   const inFlight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     inFlight.add(p);
@@ -152,6 +159,7 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
   }
   const send = (what: string, append: () => Promise<string>) => {
     if (unsent >= MAX_UNSENT) {
+      refusedSends++;
       log.error({ what, unsent }, 'too many events waiting for Redis: this one is not sent');
       return;
     }
@@ -179,10 +187,13 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
 
   /** A batch from a group: handlers run in stream order, then the events they caused are flushed, then (by returning) the batch is acknowledged. */
   async function handleBatch<T>(batch: StreamEntry<T>[], each: (payload: T) => Promise<unknown>[]): Promise<void> {
+    const refusedBefore = refusedSends;
     const waits: Promise<unknown>[] = [];
     for (const entry of batch) for (const p of each(entry.payload)) waits.push(p);
     await Promise.all(waits);
     await transport.flush();
+    // An event this batch caused was refused: leave the batch pending, it is delivered again.
+    if (refusedSends !== refusedBefore) throw new Error('events caused by this batch were not sent: not acknowledged');
   }
 
   function onMessage(ch: string, raw: Buffer): void {
@@ -259,6 +270,7 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       const list = handlers.get(event) ?? [];
       list.push({ handler: handler as EventHandler<never>, everyReplica: Boolean(options.everyReplica) });
       handlers.set(event, list);
+      if (event === 'alert.event') alertsFrom ??= alerts.lastId();
     },
     async handle(command, handler) {
       if (commands.has(command)) throw new Error(`a handler for ${command} is already registered`);
@@ -301,10 +313,10 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       await pipeline.start();
       const groupOf = (events: readonly PipelineEvent[]) => events.some((e) => handlers.get(e)?.some((h) => !h.everyReplica));
       if (handlers.get('gateway.up')?.length) {
-        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: 20, ...opts.consume }));
+        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: 20, deadLetterFailures: false, ...opts.consume }));
       }
       if (groupOf(PIPELINE_EVENTS)) {
-        consumers.push(pipeline.consume('rules', opts.instance, (batch) => handleBatch(batch, (m) => dispatch(m.e, m.p as never, false)), { count: 20, ...opts.consume, partitions: owned }));
+        consumers.push(pipeline.consume('rules', opts.instance, (batch) => handleBatch(batch, (m) => dispatch(m.e, m.p as never, false)), { count: 20, deadLetterFailures: false, ...opts.consume, partitions: owned }));
       }
       if (PIPELINE_EVENTS.some((e) => handlers.get(e)?.some((h) => h.everyReplica))) {
         followers.push(followLog(redis, Array.from({ length: P }, (_, p) => pipeline.streamKey(p)), pipelineCodec, (entries) => {
@@ -312,8 +324,8 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
         }, { onError: (err) => log.debug({ err }, 'pipeline follow read failed; retrying') }));
       }
       if (handlers.get('alert.event')?.length) {
-        // From the newest event: what came before is loaded from the store (the API's history) and replayed from the stream on request.
-        followers.push(alerts.follow('$', async (events) => {
+        // From the newest event when it subscribed: what came before is loaded from the store (the API's history) and replayed from the stream on request.
+        followers.push(alerts.follow(await (alertsFrom ?? Promise.resolve('$')), async (events) => {
           for (const e of events) await Promise.all(dispatch('alert.event', e.payload, true, { id: e.id }));
         }, { onError: (err) => log.error({ err }, 'a consumer failed on alert events'), onUndecodable: (id) => log.warn({ id }, 'undecodable alert event skipped') }));
       }
@@ -328,10 +340,14 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       await subscriber.subscribe(...channels);
       for (const c of consumers) await c.start();
     },
-    async close() {
-      closing = true;
+    async stopDelivering() {
       for (const c of consumers.splice(0)) await c.stop();
       for (const f of followers.splice(0)) await f.stop();
+      await subscriber?.unsubscribe().catch(() => undefined);
+    },
+    async close() {
+      await transport.stopDelivering();
+      closing = true;
       await transport.flush();
       for (const p of [...pending.values()]) p.resolve(undefined);
       await up.stop();

@@ -70,6 +70,11 @@ export interface Transport {
   consumers(): { events: PipelineEvent[]; commands: PipelineCommand[] };
   /** Begin delivering (connect, for a distributed transport). */
   start(): Promise<void>;
+  /**
+   * Stop delivering events to this process's consumers, and keep taking its publishes: a
+   * service stops its consumers first, then its unit (which may still publish), then closes.
+   */
+  stopDelivering(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +121,7 @@ export function createInProcessTransport(logger: Logger): Transport {
     },
     consumers: () => ({ events: [...handlers.keys()], commands: [...commands.keys()] }),
     async start() {},
+    async stopDelivering() {},
     async close() {
       handlers.clear();
       commands.clear();

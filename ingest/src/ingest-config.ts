@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../../core/src/config.ts';
-import type { IngestConfig } from './ingest-worker.ts';
+import type { IngestConfig } from './ingest-types.ts';
 
 /** The ingest worker's settings from the process config. Each worker has a spool of its own, under its data directory. */
 export function ingestConfigFrom(config: Readonly<Config>): IngestConfig {

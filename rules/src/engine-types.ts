@@ -40,6 +40,12 @@ export interface RulesDeps {
    * time, registry reloads included. Absent: every enterprise (one process).
    */
   owns?: (enterpriseId: string) => boolean;
+  /**
+   * At start, rebuild a sensor's window from stored readings up to this time only (its
+   * evaluated watermark, core/src/streams/watermarks.ts): later ones are still in the stream
+   * and will be delivered and evaluated. Undefined for a sensor: every stored reading.
+   */
+  rebuildUntil?: (sensorId: string) => number | undefined;
 }
 
 /** What the engine knows of one sensor now. */

@@ -21,7 +21,11 @@ export async function rebuild(e: EngineState, t: number): Promise<{ alerts: numb
   let readings = 0;
   const sensors = e.ownership.sensors();
   for (const s of sensors) {
-    const rs = await e.deps.store.queryReadings({ sensorId: s.id, from, to: t });
+    // Readings after the sensor's evaluated watermark wait in the stream: they are evaluated when delivered.
+    const until = e.deps.rebuildUntil?.(s.id);
+    const to = until === undefined ? t : Math.min(t, until);
+    if (to < from) continue;
+    const rs = await e.deps.store.queryReadings({ sensorId: s.id, from, to });
     for (const r of rs) evaluateReading(e, s, r, false);
     readings += rs.length;
   }

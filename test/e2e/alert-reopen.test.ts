@@ -85,4 +85,23 @@ describe('acknowledged, then worse: separate processes (broker, ingest, rules, a
     for (const c of await topo.stop()) expect(c).toBe(0);
   });
   it('the same, with the escalation travelling rules → Redis → api', () => ackThenWorse(topo.httpPort, gw));
+
+  it('answers a command 503 HW_ERR_RULES_UNAVAILABLE at once while the rules worker owning the alert is down, and runs it once the worker is back', async () => {
+    const token = await login(topo.httpPort, 'city');
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const alerts = (await (await fetch(`http://127.0.0.1:${topo.httpPort}/api/alerts?state=active`, { headers: auth })).json()) as Alert[];
+    const h2s = alerts.find((a) => a.sensorId === 'coal-liuxin.h2s-1' && a.rule === 'mac')!;
+    expect(h2s).toBeDefined();
+    const comment = (note: string) => fetch(`http://127.0.0.1:${topo.httpPort}/api/alerts/${encodeURIComponent(h2s.id)}/comment`, { method: 'POST', headers: auth, body: JSON.stringify({ note }) });
+    for (const r of topo.processes.rules) await r.stop('SIGKILL');
+    const refused = await comment('while rules is down');
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe('HW_ERR_RULES_UNAVAILABLE');
+    for (let k = 0; k < topo.processes.rules.length; k++) await topo.processes.restart('rules', k);
+    const ok = await waitFor(async () => {
+      const r = await comment('rules is back');
+      return r.status === 200 ? r : undefined;
+    }, { what: 'the comment accepted once the worker is back' });
+    expect(((await ok.json()) as Alert).id).toBe(h2s.id);
+  });
 });

@@ -54,7 +54,7 @@ describe('health: each component reports its real state', () => {
     let ingest: SpawnedHw;
     let httpPort: number;
     beforeAll(async () => {
-      topo = await startServices({ influxUrl, database: `health_split_${Date.now()}`, ingestWorkers: 1, rulesWorkers: 1, env: { HW_SERVICE_HEALTH_REPORT_MS: '300' } });
+      topo = await startServices({ influxUrl, database: `health_split_${Date.now()}`, ingestWorkers: 1, rulesWorkers: 1, env: { HW_SERVICE_HEALTH_REPORT_MS: '300', HW_SERVICE_HTTP_PORT: '0' } });
       [ingest] = topo.processes.ingest as [SpawnedHw];
       [rules] = topo.processes.rules as [SpawnedHw];
       httpPort = topo.httpPort;
@@ -68,6 +68,17 @@ describe('health: each component reports its real state', () => {
       expect(Object.keys(ok.body.components)).toEqual(ALL);
       expect(ok.body.components.rules!.detail).toMatch(/^rules-0of1: .*periodic check/);
       expect(ok.body.components.ingest!.detail).toMatch(/^ingest@ingest0: \d+ readings/);
+
+      // Each service's own endpoint: its metrics and its checks (a container health check).
+      for (const [proc, metric, service] of [[ingest, 'hw_ingest_readings_accepted_total', 'ingest@ingest0'], [rules, 'hw_alerts_raised_total', 'rules-0of1']] as const) {
+        const base = `http://127.0.0.1:${proc.ready.servicePort as number}`;
+        expect(await (await fetch(`${base}/metrics`)).text()).toContain(metric);
+        const hz = await fetch(`${base}/healthz`);
+        expect(hz.status).toBe(200);
+        expect(await hz.json()).toMatchObject({ service, status: 'ok' });
+        expect((await fetch(`${base}/other`)).status).toBe(404);
+        expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+      }
 
       // kill -9: no goodbye, the reports just stop.
       await rules.stop('SIGKILL');

@@ -38,7 +38,8 @@ describe('publishing during all-in-one start-up', () => {
     const hw = await spawnHw(['all'], { HW_MQTT_PORT: String(mqttPort), HW_INFLUX_URL: influxUrl, HW_INFLUX_DATABASE: database, HW_INGEST_FLUSH_INTERVAL_MS: '50' });
     try {
       const atReady = acked;
-      await new Promise((r) => setTimeout(r, 300));
+      // Count-driven: go on until 50 more messages are acknowledged after ready.
+      await waitFor(() => acked >= atReady + 50 || undefined, { what: '50 acknowledgements after ready' });
       stop = true;
       await gateway;
       expect(acked).toBeGreaterThan(atReady);

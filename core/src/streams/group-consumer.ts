@@ -39,6 +39,13 @@ export interface ConsumeOptions {
   claimIntervalMs?: number;
   /** Deliveries of one entry before it goes to the dead-letter stream; default 5. */
   maxDeliveries?: number;
+  /**
+   * False: an entry whose handler keeps failing is retried for as long as it fails, never
+   * dead-lettered (entries that cannot be decoded still are). For entries already
+   * acknowledged to someone (a gateway's PUBACK): a failure is this worker's (a full disk),
+   * not the entry's, and the entry must not be set aside. Default true.
+   */
+  deadLetterFailures?: boolean;
   /** Wait before retrying entries whose handler threw, ms; default 1,000. */
   retryDelayMs?: number;
   /** Approximate length bound of the dead-letter stream; default 10,000. */
@@ -78,6 +85,8 @@ interface Deps<T> {
   redis: Redis;
   codec: Codec<T>;
   onDeadLetter?: DeadLetterHook;
+  /** The group was missing (Redis lost its data) and has been created again. */
+  onGroupLost?: (group: string) => void;
 }
 
 type Parsed = ReturnType<typeof parseEntry>;
@@ -188,7 +197,7 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
       const counts = origin === 'redelivered' ? await deliveries(key, present.map((e) => e.id)) : undefined;
       for (const raw of present) {
         const n = counts?.get(raw.id) ?? 1;
-        if (n > maxDeliveries) {
+        if (n > maxDeliveries && config.deadLetterFailures !== false) {
           await deadLetter(key, raw, n, `delivered ${n} times, limit ${maxDeliveries}`);
           continue;
         }
@@ -296,12 +305,19 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
           continue;
         }
         await readNew();
-      } catch {
+      } catch (err) {
         if (!running) break;
         // Redis unreachable or restarting: wait, then re-read our own pending entries (a
         // reply lost with the connection leaves entries delivered to us but never seen).
         stats.redisErrors++;
         readOwnPending = true;
+        // Redis lost its data (no AOF, FLUSHALL, a failover): the streams and groups are gone
+        // and appends recreate the streams without groups. Create the group again, from the
+        // start, so what has been appended since is consumed rather than waiting for ever.
+        if (err instanceof Error && err.message.includes('NOGROUP')) {
+          deps.onGroupLost?.(group);
+          for (const key of keys) await ensureGroup(redis, key, group).catch(() => undefined);
+        }
         await sleep(500);
       }
     }

@@ -47,6 +47,8 @@ export interface PartitionedLogDeps<T> {
   redis: Redis;
   codec?: Codec<T>;
   onDeadLetter?: DeadLetterHook;
+  /** A consumer found its group gone (Redis lost its data) and created it again. */
+  onGroupLost?: (group: string) => void;
 }
 
 export interface LogStats {
@@ -263,7 +265,7 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
     maintain,
     consume(group, consumer, handler, options) {
       return createGroupConsumer<T>(
-        { redis, codec, onDeadLetter: deps.onDeadLetter },
+        { redis, codec, onDeadLetter: deps.onDeadLetter, onGroupLost: deps.onGroupLost },
         { ...options, name: config.name, partitionCount: P, group, consumer },
         handler,
       );
