@@ -28,10 +28,8 @@ export interface AlertFeed {
   close(): void;
 }
 
-/** The session token to open a socket on the API replica at `httpPort` with. */
-export type TokenFor = (httpPort: number) => Promise<string>;
-
-export async function openAlertFeed(httpPort: number, tokenFor: TokenFor): Promise<AlertFeed> {
+/** `token`: a session of the user (sessions live in Redis in the split topology: any replica accepts it). */
+export async function openAlertFeed(httpPort: number, token: string): Promise<AlertFeed> {
   const events: FeedEvent[] = [];
   let startId: string | undefined;
   let laterSnapshots = 0;
@@ -41,7 +39,6 @@ export async function openAlertFeed(httpPort: number, tokenFor: TokenFor): Promi
   let closed: Promise<void>;
 
   async function open(port: number, since?: string): Promise<void> {
-    const token = await tokenFor(port);
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${encodeURIComponent(token)}${since ? `&since=${encodeURIComponent(since)}` : ''}`);
     socket.on('message', (d) => {
       const m = JSON.parse(d.toString()) as ServerMessage;

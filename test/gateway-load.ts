@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../core/src/topics.ts';
 import { demoSecrets } from './clients.ts';
@@ -44,6 +45,8 @@ export interface GatewayLoad {
   inFlight(): number;
   /** Connections made after the first, per gateway (failovers and reconnects). */
   reconnects(): number[];
+  /** The broker port each gateway is connected to now (undefined while it is not). */
+  connectedTo(): (number | undefined)[];
   /** From now on these sensors report above their limits. */
   overLimit(sensorIds: readonly string[]): void;
   /** From now on these sensors report normal values again. */
@@ -70,6 +73,7 @@ export async function startGatewayLoad(o: GatewayLoadOptions): Promise<GatewayLo
   const ackedBy = o.gateways.map(() => 0);
   const inFlight = o.gateways.map(() => 0);
   const connects = o.gateways.map(() => 0);
+  const ports: (number | undefined)[] = o.gateways.map(() => undefined);
   let published = 0;
   let running = true;
   const jitter = (v: number) => v * (0.95 + Math.random() * 0.1);
@@ -83,7 +87,11 @@ export async function startGatewayLoad(o: GatewayLoadOptions): Promise<GatewayLo
       clean: true, reconnectPeriod: 200, connectTimeout: 5000, keepalive: 10,
     });
     client.on('error', () => {}); // refused or dropped connections are retried: counted by the phases that wait for acks
-    client.on('connect', () => connects[g]!++);
+    client.on('connect', () => {
+      connects[g]!++;
+      ports[g] = (client.stream as Partial<Socket>).remotePort;
+    });
+    client.on('close', () => (ports[g] = undefined));
     await waitFor(() => client.connected || undefined, { what: `gateway ${username} connected` });
     return client;
   }));
@@ -114,6 +122,7 @@ export async function startGatewayLoad(o: GatewayLoadOptions): Promise<GatewayLo
     published: () => published,
     inFlight: () => inFlight.reduce((a, b) => a + b, 0),
     reconnects: () => connects.map((n) => n - 1),
+    connectedTo: () => [...ports],
     overLimit(ids) {
       for (const id of ids) over.add(id);
     },
