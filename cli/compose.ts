@@ -17,6 +17,7 @@ import type { Store } from '../core/src/store/store.ts';
 import { createInProcessTransport, type CommandHandler, type EventHandler, type Transport } from '../core/src/transport.ts';
 import { createStreamsTransport } from '../core/src/transport-streams.ts';
 import { createWatermarks } from '../core/src/streams/watermarks.ts';
+import { createPartitionLeases } from '../core/src/streams/partition-lease.ts';
 import { createRedisSessions } from '../api/src/redis-sessions.ts';
 import { fnv1a } from '../core/src/fnv1a.ts';
 import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
@@ -183,6 +184,17 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   await wire([unit], 'services', transport);
   await store?.start();
   await bus?.connect();
+  // A rules worker owns its partitions alone: it waits for their leases before it consumes.
+  const leases = name === 'rules' ? createPartitionLeases(redis, {
+    name: 'rules', partitions: owned ?? Array.from({ length: P }, (_, p) => p), label: reportAs,
+    onWaiting: (holders) => logger.warn({ holders }, 'partitions held by another rules process: waiting for their leases (is the same --worker running twice?)'),
+    onLost: (lost) => {
+      logger.error({ lost }, 'lost the lease of a partition to another rules process: stopping');
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  }) : undefined;
+  await leases?.acquire();
   await unit.start();
   await transport.start();
   await unit.ready?.();
@@ -206,6 +218,7 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
       // Consumers first (no entry is handed to a unit that is stopping), then the unit, then what it published.
       await transport.stopDelivering();
       await unit.stop();
+      await leases?.release();
       await transport.close();
       await bus?.close();
       sessionRedis?.disconnect();

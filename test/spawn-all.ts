@@ -21,7 +21,15 @@ export interface SpawnedAll extends SpawnedHw {
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /** Start a real `hazardwatch <args>` process on free ports and wait for its ready line. */
-export async function spawnHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedHw> {
+export function spawnHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<SpawnedHw> {
+  return startHw(args, env, nodeArgs).spawned;
+}
+
+/**
+ * The same, without waiting: the child and its log lines at once (a test watching a process
+ * that is not ready yet), and `spawned` once it is.
+ */
+export function startHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): { child: ChildProcess; logs: string[]; spawned: Promise<SpawnedHw> } {
   const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-proc-'));
   // The same V8 flag as the bin script's shebang, so tests and benchmarks run what users run.
   const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
@@ -47,12 +55,7 @@ export async function spawnHw(args: string[], env: Record<string, string> = {}, 
     child.once('exit', (code) => reject(new Error(`hazardwatch ${args.join(' ')} exited with ${code} before ready:\n${stderr}\n${logs.join('\n')}`)));
     setTimeout(() => reject(new Error(`hazardwatch ${args.join(' ')} not ready after 60 s:\n${stderr}`)), 60_000).unref();
   });
-  const fields = await ready.catch((err: Error) => {
-    // Never leave a half-started process behind.
-    if (child.exitCode === null) child.kill('SIGKILL');
-    throw err;
-  });
-  return {
+  const spawned = ready.then((fields): SpawnedHw => ({
     child, ready: fields, dataDir, logs,
     async stop(signal = 'SIGTERM') {
       // A child that already ended has an exit code, or (killed by a signal) exitCode null
@@ -67,7 +70,12 @@ export async function spawnHw(args: string[], env: Record<string, string> = {}, 
       if (!env.HW_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
-  };
+  }), (err: Error) => {
+    // Never leave a half-started process behind.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  });
+  return { child, logs, spawned };
 }
 
 /** Start the real all-in-one (`hazardwatch all`) as a child process on free ports. */

@@ -11,6 +11,7 @@ import { followLog, type LogFollower } from './streams/log-follower.ts';
 import { createPartitionedLog, type PartitionedLog } from './streams/partitioned-log.ts';
 import type { Codec, StreamEntry } from './streams/stream-entry.ts';
 import { upCodec } from './streams/up-codec.ts';
+import { checkPartitionCount } from './streams/partition-lease.ts';
 import type { CommandHandler, EventHandler, EventMeta, EventReplay, SubscribeOptions, Transport } from './transport.ts';
 
 /**
@@ -316,6 +317,8 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
     consumers: () => ({ events: [...handlers.keys()], commands: [...commands.keys()] }),
     async start() {
       started = true;
+      const recorded = await checkPartitionCount(redis, P);
+      if (recorded !== P) throw new HwError('HW_ERR_CONFIG', `HW_STREAMS_PARTITIONS is ${P} here but ${recorded} for this deployment (recorded in Redis at hw:config:partitions): every service must use the same; changing it needs drained streams and that key deleted`);
       const producesUp = true; // every process may be the broker; the log's groups are created idempotently
       void producesUp;
       await up.start();
