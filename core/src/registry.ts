@@ -116,56 +116,110 @@ const MAX_PROBLEMS = 50;
 const problemList = (where: string, problems: readonly string[]) =>
   `${where}:\n  ${problems.slice(0, MAX_PROBLEMS).join('\n  ')}${problems.length > MAX_PROBLEMS ? `\n  … and ${problems.length - MAX_PROBLEMS} more` : ''}`;
 
-export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'registry'): Registry {
+/**
+ * One problem of a registry, structured so that an import can name the row and field:
+ * `row` is the JSON pointer of the offending row (`/enterprises/1/gateways/0/sensors/2`,
+ * `/users/3`; `` for the file as a whole), `field` the field at fault when there is one.
+ * `message` is the line buildRegistry has always printed.
+ */
+export interface RegistryProblem {
+  row: string;
+  field?: string;
+  message: string;
+}
+
+/** The rows of a registry file: jurisdictions, users, enterprises, their gateways and those gateways' sensors. */
+const ROW_POINTER = /^\/(?:jurisdictions\/\d+|users\/\d+|enterprises\/\d+(?:\/gateways\/\d+(?:\/sensors\/\d+)?)?)/;
+
+/** Splits a schema error's path into the row it lies in and the field within that row. */
+export function rowAndField(path: string): { row: string; field?: string } {
+  const row = ROW_POINTER.exec(path)?.[0] ?? '';
+  const rest = path.slice(row.length).replace(/^\//, '');
+  return rest ? { row, field: rest } : { row };
+}
+
+interface RegistryParts {
+  file: RegistryFile;
+  jurisdictions: Map<string, Jurisdiction>;
+  enterprises: Map<string, EnterpriseDef & { profileId: string }>;
+  gateways: Map<string, GatewayDef & { enterpriseId: string }>;
+  sensors: Map<string, SensorEntry>;
+  users: Map<string, UserDef>;
+}
+
+/**
+ * Validates a registry as a whole: every problem at once, each with its row and field.
+ * The one place registry rules live (buildRegistry and the records import both use it).
+ */
+export function checkRegistry(raw: unknown, catalogue: Catalogue): { ok: true; parts: RegistryParts } | { ok: false; problems: RegistryProblem[] } {
   const withDefaults = Value.Default(RegistryFileSchema, structuredClone(raw));
-  const problems = [...Value.Errors(RegistryFileSchema, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
-  if (problems.length) throw new HwError('HW_ERR_REGISTRY', problemList(where, problems));
+  const problems: RegistryProblem[] = [...Value.Errors(RegistryFileSchema, withDefaults)].map((e) => ({ ...rowAndField(e.path), message: `${e.path || '/'}: ${e.message}` }));
+  if (problems.length) return { ok: false, problems };
   const file = withDefaults as RegistryFile;
+  const problem = (row: string, field: string | undefined, message: string) => problems.push(field ? { row, field, message } : { row, message });
 
   const jurisdictions = new Map<string, Jurisdiction>();
-  for (const j of file.jurisdictions) {
-    if (jurisdictions.has(j.id)) problems.push(`jurisdiction ${j.id}: duplicate id`);
+  file.jurisdictions.forEach((j, i) => {
+    if (jurisdictions.has(j.id)) problem(`/jurisdictions/${i}`, 'id', `jurisdiction ${j.id}: duplicate id`);
     jurisdictions.set(j.id, j);
-  }
-  for (const j of file.jurisdictions) {
-    if (j.parent && !jurisdictions.has(j.parent)) problems.push(`jurisdiction ${j.id}: unknown parent ${j.parent}`);
-    if (j.level !== 'city' && !j.parent) problems.push(`jurisdiction ${j.id}: a ${j.level} needs a parent`);
-  }
+  });
+  file.jurisdictions.forEach((j, i) => {
+    if (j.parent && !jurisdictions.has(j.parent)) problem(`/jurisdictions/${i}`, 'parent', `jurisdiction ${j.id}: unknown parent ${j.parent}`);
+    if (j.level !== 'city' && !j.parent) problem(`/jurisdictions/${i}`, 'parent', `jurisdiction ${j.id}: a ${j.level} needs a parent`);
+    // A parent chain that comes back to where it started would make ancestors() loop for ever.
+    let up = j.parent ? jurisdictions.get(j.parent) : undefined;
+    for (let steps = 0; up && steps < jurisdictions.size; steps++, up = up.parent ? jurisdictions.get(up.parent) : undefined) {
+      if (up.id === j.id) {
+        problem(`/jurisdictions/${i}`, 'parent', `jurisdiction ${j.id}: its chain of parents loops back to it`);
+        break;
+      }
+    }
+  });
   const enterprises = new Map<string, EnterpriseDef & { profileId: string }>();
   const gateways = new Map<string, GatewayDef & { enterpriseId: string }>();
   const sensors = new Map<string, SensorEntry>();
-  for (const e of file.enterprises) {
-    if (enterprises.has(e.id)) problems.push(`enterprise ${e.id}: duplicate id`);
+  file.enterprises.forEach((e, ei) => {
+    const eRow = `/enterprises/${ei}`;
+    if (enterprises.has(e.id)) problem(eRow, 'id', `enterprise ${e.id}: duplicate id`);
     const township = jurisdictions.get(e.township);
-    if (township?.level !== 'township') problems.push(`enterprise ${e.id}: township ${e.township} is not a township in the registry`);
+    if (township?.level !== 'township') problem(eRow, 'township', `enterprise ${e.id}: township ${e.township} is not a township in the registry`);
     const profileId = resolveProfileId(catalogue, e.profile);
-    if (!profileId) problems.push(`enterprise ${e.id}: unknown limit profile ${e.profile}`);
+    if (!profileId) problem(eRow, 'profile', `enterprise ${e.id}: unknown limit profile ${e.profile}`);
     enterprises.set(e.id, { ...e, profileId: profileId ?? catalogue.defaultProfile });
-    for (const g of e.gateways) {
+    e.gateways.forEach((g, gi) => {
+      const gRow = `${eRow}/gateways/${gi}`;
       const key = gatewayKey(e.id, g.id);
-      if (gateways.has(key)) problems.push(`gateway ${key}: duplicate id`);
+      if (gateways.has(key)) problem(gRow, 'id', `gateway ${key}: duplicate id`);
       gateways.set(key, { ...g, enterpriseId: e.id });
-      for (const s of g.sensors) {
+      g.sensors.forEach((s, si) => {
+        const sRow = `${gRow}/sensors/${si}`;
         const agentDef = catalogue.agents.get(s.agent);
-        if (!agentDef) problems.push(`sensor ${s.id}: unknown agent ${s.agent}`);
-        if (sensors.has(s.id)) problems.push(`sensor ${s.id}: duplicate id (sensor ids are global)`);
-        if (s.max <= s.min) problems.push(`sensor ${s.id}: max must be above min`);
-        if (agentDef && !toAgentUnit(1, s.unit, agentDef, 24.04).ok) problems.push(`sensor ${s.id}: unit ${s.unit} cannot be converted to ${agentDef.unit}`);
+        if (!agentDef) problem(sRow, 'agent', `sensor ${s.id}: unknown agent ${s.agent}`);
+        if (sensors.has(s.id)) problem(sRow, 'id', `sensor ${s.id}: duplicate id (sensor ids are global)`);
+        if (s.max <= s.min) problem(sRow, 'max', `sensor ${s.id}: max must be above min`);
+        if (agentDef && !toAgentUnit(1, s.unit, agentDef, 24.04).ok) problem(sRow, 'unit', `sensor ${s.id}: unit ${s.unit} cannot be converted to ${agentDef.unit}`);
         // A sensor whose agent has no limit in force could never raise an alert: refused, not monitored in silence.
-        if (agentDef && profileId && !limitsInForce(catalogue, profileId, agentDef)) problems.push(`sensor ${s.id} of enterprise ${e.id}: ${noLimitReason(catalogue, profileId, agentDef)}`);
+        if (agentDef && profileId && !limitsInForce(catalogue, profileId, agentDef)) problem(sRow, 'agent', `sensor ${s.id} of enterprise ${e.id}: ${noLimitReason(catalogue, profileId, agentDef)}`);
         if (agentDef) sensors.set(s.id, { ...s, enterpriseId: e.id, gatewayId: g.id, townshipId: e.township, agentDef, profileId: profileId ?? catalogue.defaultProfile });
-      }
-    }
-  }
+      });
+    });
+  });
   const users = new Map<string, UserDef>();
-  for (const u of file.users) {
-    if (users.has(u.username)) problems.push(`user ${u.username}: duplicate`);
+  file.users.forEach((u, i) => {
+    if (users.has(u.username)) problem(`/users/${i}`, 'username', `user ${u.username}: duplicate`);
     users.set(u.username, u);
     if (u.role === 'enterprise' ? !enterprises.has(u.scope) : jurisdictions.get(u.scope)?.level !== u.role) {
-      problems.push(`user ${u.username}: scope ${u.scope} is not a ${u.role === 'enterprise' ? 'known enterprise' : u.role}`);
+      problem(`/users/${i}`, 'scope', `user ${u.username}: scope ${u.scope} is not a ${u.role === 'enterprise' ? 'known enterprise' : u.role}`);
     }
-  }
-  if (problems.length) throw new HwError('HW_ERR_REGISTRY', problemList(where, problems));
+  });
+  if (problems.length) return { ok: false, problems };
+  return { ok: true, parts: { file, jurisdictions, enterprises, gateways, sensors, users } };
+}
+
+export function buildRegistry(raw: unknown, catalogue: Catalogue, where = 'registry'): Registry {
+  const checked = checkRegistry(raw, catalogue);
+  if (!checked.ok) throw new HwError('HW_ERR_REGISTRY', problemList(where, checked.problems.map((p) => p.message)));
+  const { file, jurisdictions, enterprises, gateways, sensors, users } = checked.parts;
 
   const ancestors = (id: string): string[] => {
     const out: string[] = [];
