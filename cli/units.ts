@@ -14,6 +14,7 @@ import type { PipelineCommand, PipelineEvent } from '../core/src/pipeline-events
 import type { RegistryHolder } from '../core/src/registry.ts';
 import type { Store } from '../core/src/store/store.ts';
 import type { CommandHandler, EventHandler, Transport } from '../core/src/transport.ts';
+import type { AlertEvent } from '../core/src/types.ts';
 import { ingestConfigFrom } from '../ingest/src/ingest-config.ts';
 import { createIngestWorker, type IngestWorker } from '../ingest/src/ingest-worker.ts';
 import { createRulesEngine, type RulesEngine } from '../rules/src/engine.ts';
@@ -125,7 +126,10 @@ export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (e
   let marks: Map<string, number> | undefined;
   const engine = createRulesEngine({
     registry: ctx.registry, catalogue: ctx.catalogue, store: ctx.store, logger: ctx.logger, metrics: ctx.metrics,
-    onAlertEvent: (e) => ctx.transport.publish('alert.event', e, e.alert.enterpriseId),
+    // Held by the transport before the engine stores it (the alert event stream, distributed):
+    // a worker killed in between leaves the event where its successor looks (rules/src/rebuild.ts).
+    onAlertEvent: (e) => ctx.transport.deliver('alert.event', e, e.alert.enterpriseId).catch((err: unknown) => ctx.logger.error({ err }, 'alert event not handed to its consumers')),
+    streamedAlertEvents: (sinceMs) => streamedAlertEvents(ctx.transport, sinceMs),
     owns: opts.owns,
     rebuildUntil: opts.watermarks ? (sensorId) => marks?.get(sensorId) : undefined,
   }, { clearHoldMs: 30_000 });
@@ -171,6 +175,23 @@ export function rulesUnit(ctx: UnitContext & { store: Store }, opts: { owns?: (e
     },
     describe: () => ({ store: ctx.store.kind }),
   };
+}
+
+/** Pages of the alert event stream read at most at a rules worker's start (its retention is 100,000 events: event-stream.ts). */
+const MAX_REPLAY_PAGES = 200;
+
+/** The alert events the transport keeps from `sinceMs` on, in order (none in one process). */
+async function streamedAlertEvents(transport: Transport, sinceMs: number): Promise<AlertEvent[]> {
+  const out: AlertEvent[] = [];
+  let since = `${Math.max(0, sinceMs - 1)}-0`;
+  for (let page = 0; page < MAX_REPLAY_PAGES; page++) {
+    const r = await transport.replay('alert.event', since, 1000);
+    if (!r) break;
+    for (const e of r.events) out.push(e.payload);
+    if (!r.more || r.events.length === 0) break;
+    since = r.events[r.events.length - 1]!.id;
+  }
+  return out;
 }
 
 /**

@@ -52,7 +52,10 @@ async function startAllInOne(o: TopologyOptions): Promise<RunningTopology> {
 /** The split topology's processes, by kind (drills kill and restart them). */
 export interface ServiceProcesses {
   redis: TestRedis;
+  /** The first broker node (the one the services' MQTT connection goes to). */
   broker: SpawnedHw;
+  /** Every broker node; with more than one, an Aedes cluster over the same Redis. */
+  brokers: SpawnedHw[];
   ingest: SpawnedHw[];
   rules: SpawnedHw[];
   api: SpawnedHw[];
@@ -63,6 +66,12 @@ export interface ServiceProcesses {
 }
 
 export interface ServicesOptions extends TopologyOptions {
+  /**
+   * Broker nodes (default 1). With 2 or more they form one Aedes cluster through the
+   * same Redis (HW_MQTT_REDIS_URL: mqemitter-redis, aedes-persistence-redis, client id
+   * claims) and each appends its gateways' messages to the same streams.
+   */
+  brokers?: number;
   ingestWorkers?: number;
   rulesWorkers?: number;
   apiReplicas?: number;
@@ -91,7 +100,10 @@ export async function startServices(o: ServicesOptions): Promise<RunningServices
     return p;
   };
   try {
-    const broker = await spawned(['broker'], common);
+    const B = o.brokers ?? 1;
+    const brokerEnv = B > 1 ? { ...common, HW_MQTT_REDIS_URL: redis.url } : common;
+    const brokers = await Promise.all(Array.from({ length: B }, () => spawned(['broker'], brokerEnv)));
+    const broker = brokers[0]!;
     const env = { ...common, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${broker.ready.mqttPort as number}` };
     const R = o.rulesWorkers ?? 2;
     const I = o.ingestWorkers ?? 2;
@@ -109,7 +121,7 @@ export async function startServices(o: ServicesOptions): Promise<RunningServices
     const api: SpawnedHw[] = [];
     for (let k = 0; k < (o.apiReplicas ?? 1); k++) api.push(await start('api', k));
     const processes: ServiceProcesses = {
-      redis, broker, ingest, rules, api, env,
+      redis, broker, brokers, ingest, rules, api, env,
       async restart(kind, index) {
         const list = processes[kind];
         const old = list[index]!;
@@ -131,8 +143,8 @@ export async function startServices(o: ServicesOptions): Promise<RunningServices
       },
       async stop() {
         const codes: (number | null)[] = [];
-        // Reverse start order: api, ingest, rules, broker.
-        for (const p of [...processes.api, ...processes.ingest, ...processes.rules, broker]) codes.push(await p.stop());
+        // Reverse start order: api, ingest, rules, brokers.
+        for (const p of [...processes.api, ...processes.ingest, ...processes.rules, ...brokers]) codes.push(await p.stop());
         all.length = 0;
         await redis.stop();
         rmSync(dataDir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { Aedes } from 'aedes';
 import { createAuthenticate } from './authenticate.ts';
 import { createAuthorizePublish } from './authorize-publish.ts';
@@ -31,7 +32,7 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     id: config.redisUrl ? `hazardwatch-${randomUUID()}` : 'hazardwatch',
     // A subscriber that stops reading must not stall delivery to everyone else.
     drainTimeout: 30_000,
-    ...(config.redisUrl ? clusterOptions(config.redisUrl) : {}),
+    ...(config.redisUrl ? clusterOptions(config.redisUrl, (source, err) => s.log.warn({ source, err: err.message }, 'broker cluster: redis error (reconnecting)')) : {}),
     authenticate: createAuthenticate(s),
     authorizePublish: createAuthorizePublish(s),
     authorizeSubscribe: createAuthorizeSubscribe(s),
@@ -42,6 +43,10 @@ export function createBroker(deps: BrokerDeps, config: BrokerConfig): Broker {
     if (client) m?.mqttMessagesIn.inc();
   });
   aedes.on('clientError', (client, err) => s.log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  // Aedes emits its persistence's failures (Redis unreachable for longer than ioredis
+  // queues commands) as 'error', which would end the process: the publish concerned is
+  // not fanned out to subscribers (gateways' up messages are already held by then).
+  (aedes as EventEmitter).on('error', (err: Error) => s.log.error({ err: err.message }, 'broker: persistence failed; continuing'));
   revokeOnReload(s, aedes);
   const listeners = createListeners(aedes, config);
 

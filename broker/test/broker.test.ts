@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { buildRegistry } from '../../core/src/registry.ts';
 import { loadCatalogue } from '../../core/src/agents.ts';
 import { silentLogger } from '../../core/src/logger.ts';
@@ -271,6 +272,34 @@ describe('broker cluster through Redis', () => {
     const pub = await gw(a.port(), 'a', 'g1');
     await pub.publishAsync('hw/v1/a/g1/up', 'across the cluster', { qos: 1 });
     expect(await got).toBe('across the cluster');
+    await pub.endAsync();
+    await sub.endAsync();
+    await a.stop();
+    await b.stop();
+  });
+
+  it('survives a Redis crash and restart: both nodes keep serving and deliver across the cluster again', async () => {
+    const fx = await smallRegistry();
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const a = createBroker({ registry: fx.holder, logger }, { ...base, redisUrl: redis.url });
+    const b = createBroker({ registry: fx.holder, logger: silentLogger() }, { ...base, redisUrl: redis.url });
+    await a.start();
+    await b.start();
+    const sub = await connect(b.port(), 'svc', 'svc-secret', { clientId: 'svc-b-restart' });
+    await sub.subscribeAsync('hw/v1/+/+/up', { qos: 1 });
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    await redis.kill('SIGKILL');
+    // Down until node A has seen its emitter fail to reconnect: that error used to be emitted
+    // where nobody listened (mqemitter-redis' state emitter), which ended the process.
+    await waitFor(() => warnings.some((l) => l.includes('mqemitter-redis')) || undefined, { what: 'node A seeing Redis refuse its emitter' });
+    await redis.restart();
+    const pub = await gw(a.port(), 'a', 'g1');
+    await waitFor(async () => {
+      await pub.publishAsync('hw/v1/a/g1/up', 'after the restart', { qos: 1 });
+      return got.includes('after the restart') || undefined;
+    }, { what: 'a message across the cluster after the Redis restart', intervalMs: 200 });
     await pub.endAsync();
     await sub.endAsync();
     await a.stop();

@@ -144,7 +144,8 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
   const inFlight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
+    const done = () => void inFlight.delete(p);
+    p.then(done, done);
   };
   async function appendUntilHeld(what: string, append: () => Promise<string>): Promise<string> {
     for (let attempt = 0; ; attempt++) {
@@ -158,21 +159,27 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       }
     }
   }
-  const send = (what: string, append: () => Promise<string>) => {
+  /** Appends until Redis holds it; resolves then, rejects when it could not (too many waiting, or the transport closed first: both logged). */
+  const send = (what: string, append: () => Promise<string>): Promise<void> => {
     if (unsent >= MAX_UNSENT) {
       refusedSends++;
       log.error({ what, unsent }, 'too many events waiting for Redis: this one is not sent');
-      return;
+      return Promise.reject(new Error(`${what} not sent: ${unsent} events wait for Redis`));
     }
     unsent++;
-    track(appendUntilHeld(what, append).then(
+    const held = appendUntilHeld(what, append).then(
       () => { unsent--; },
       (err: Error) => {
         unsent--;
         log.error({ err: err.message, what }, 'event lost: Redis did not take it before the transport closed');
+        throw err;
       },
-    ));
+    );
+    track(held);
+    return held;
   };
+  /** Fire and forget: a failure is logged by send. */
+  const post = (what: string, append: () => Promise<string>) => void send(what, append).catch(() => undefined);
 
   const none: EventMeta = {};
   /** Handlers of one event, in subscription order, filtered by delivery mode; the promises of those that return one. */
@@ -246,20 +253,22 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
           if (list) list.push(r);
           else byEnterprise.set(r.enterpriseId, [r]);
         }
-        for (const [key, rs] of byEnterprise) send(event, () => pipeline.append(key, { e: event, p: rs }));
+        for (const [key, rs] of byEnterprise) post(event, () => pipeline.append(key, { e: event, p: rs }));
         return;
       }
       if (event === 'readings.rejected' || event === 'gateway.presence') {
         const key = partitionKey ?? (payload as { enterpriseId?: string }).enterpriseId;
         if (!key) return void log.error({ event }, 'event without an enterprise: not sent');
-        send(event, () => pipeline.append(key, { e: event as LogEvent, p: payload }));
+        post(event, () => pipeline.append(key, { e: event as LogEvent, p: payload }));
         return;
       }
-      if (event === 'alert.event') return send(event, () => alerts.append(payload as PipelineEvents['alert.event']));
+      if (event === 'alert.event') return post(event, () => alerts.append(payload as PipelineEvents['alert.event']));
       if (event === 'gateway.up') return void log.error('gateway.up goes by deliver(), never publish()');
       void redis.publish(channel(event as PubSubEvent), JSON.stringify(payload)).catch((err: Error) => log.debug({ err: err.message, event }, 'pub/sub event not published'));
     },
     async deliver(event, payload, partitionKey) {
+      // An alert event is held once the stream has it (retried until then, as published ones are).
+      if (event === 'alert.event') return send(event, () => alerts.append(payload as PipelineEvents['alert.event']));
       if (event !== 'gateway.up') throw new Error(`${event} is published, not delivered`);
       await up.append(partitionKey, payload as PipelineEvents['gateway.up']);
     },

@@ -76,10 +76,12 @@ export function createEngineState(deps: RulesDeps, config: RulesConfig): EngineS
     clearHoldMs: config.clearHoldMs,
     now,
     onEvent(e) {
-      events.push(e);
       if (e.kind === 'raised') deps.metrics.alertsRaised.inc({ level: e.alert.level });
       deps.metrics.alertsOpen.set(alerts.count());
-      deps.onAlertEvent?.(e);
+      // Stored once published (RulesDeps.onAlertEvent): the store never holds an event the stream lacks.
+      // (A caller typed `=> void` may still return a value: only a promise is waited for.)
+      const held: unknown = deps.onAlertEvent?.(e);
+      events.push(e, held instanceof Promise ? held : undefined);
     },
   });
   const sensors = new Map<string, SensorState>();

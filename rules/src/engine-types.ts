@@ -29,8 +29,19 @@ export interface RulesDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
-  /** Every alert event (the API pushes these). */
-  onAlertEvent?: (e: AlertEvent) => void;
+  /**
+   * Every alert event (the API pushes these). A returned promise says when the event is
+   * held by the transport (the alert event stream, distributed); the event is written to
+   * the store only after it settles, so the store is never ahead of the stream.
+   */
+  onAlertEvent?: (e: AlertEvent) => void | Promise<void>;
+  /**
+   * The alert events the transport keeps (the distributed alert event stream), in stream
+   * order, from `sinceMs` on; absent where it keeps none (one process). At start the
+   * engine restores what the stream has and the store lacks (rebuild.ts): a worker killed
+   * after publishing an event and before storing it left that event only there.
+   */
+  streamedAlertEvents?: (sinceMs: number) => Promise<AlertEvent[]>;
   now?: () => number;
   /**
    * The enterprises this worker owns (split deployment: its stream partitions, FNV-1a of the

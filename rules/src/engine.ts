@@ -36,7 +36,7 @@ export function createRulesEngine(deps: RulesDeps, config: RulesConfig): RulesEn
       timer = setInterval(tick, every);
       timer.unref();
       Object.assign(e.health, { started: true, lastTickAt: e.now(), tickEveryMs: every });
-      e.log.info({ restoredAlerts: restored.alerts, restoredReadings: restored.readings, ownedSensors: restored.sensors, deadManCheckMs: every }, 'rules engine ready');
+      e.log.info({ restoredAlerts: restored.alerts, restoredFromStream: restored.unstoredEvents, restoredReadings: restored.readings, ownedSensors: restored.sensors, deadManCheckMs: every }, 'rules engine ready');
     },
     handleReadings: (readings) => handleReadings(e, readings),
     handlePresence: (p) => handlePresence(e, p),

@@ -50,7 +50,7 @@ async function shift(profile: string, sensorId: string) {
   await store.start();
   let clock = T0;
   const events: AlertEvent[] = [];
-  const engine = createRulesEngine({ registry: reg, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+  const engine = createRulesEngine({ registry: reg, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => void events.push(e) }, { clearHoldMs: 60_000 });
   await engine.start();
   const x = (m: number) => (m === 110 ? 6 : m >= 100 && m < 120 ? 4 : 0.6);
   const lines: string[] = [];
@@ -152,7 +152,7 @@ describe('an excursion or peak alert from before (or from a former GBZ profile) 
       await first.stop();
       const osha = registry('OSHA');
       const events: AlertEvent[] = [];
-      const second = createRulesEngine({ registry: osha, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+      const second = createRulesEngine({ registry: osha, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => void events.push(e) }, { clearHoldMs: 60_000 });
       await second.start();
       const restored = () => second.activeAlerts().filter((a) => a.rule === 'excursion' || a.rule === 'peak').map((a) => a.rule).sort();
       expect(restored()).toEqual(['excursion', 'peak']);

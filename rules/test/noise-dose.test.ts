@@ -93,7 +93,7 @@ describe('the live engine assesses noise by the enterprise profile', () => {
     await store.start();
     let clock = T0;
     const events: AlertEvent[] = [];
-    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => events.push(e) }, { clearHoldMs: 60_000 });
+    engine = createRulesEngine({ registry, catalogue, store, logger: silentLogger(), metrics: createMetrics(), now: () => clock, onAlertEvent: (e) => void events.push(e) }, { clearHoldMs: 60_000 });
     await engine.start();
     const s = registry.current.sensors.get('cement-liguo.noise-1')!;
     for (let i = 0; i <= 8 * 60; i++) {
