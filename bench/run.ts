@@ -2,24 +2,29 @@
  * `npm run bench [-- --quick] [-- --json] [-- --profile]`: the end-to-end benchmark.
  *
  * Starts a real influxd and the all-in-one on free ports, drives it from a separate load
- * generator process (bench/load.ts) on 127.0.0.1, then runs the same generator against
- * Mosquitto alone as the ceiling. Writes the figures to BENCHMARKS.md ("## End to end")
- * and, with --json, prints one JSON object as the last line.
+ * generator process (bench/load.ts) on 127.0.0.1, then the distributed topology
+ * (bench/dist.ts: Redis Streams, broker, 2 ingest, 2 rules, API) with the same generator
+ * and the same phases, then the generator against Mosquitto alone as the ceiling. Writes
+ * the figures to BENCHMARKS.md ("## End to end") and, with --json, prints one JSON object
+ * as the last line. --profile writes V8 CPU profiles of every hazardwatch process
+ * (all-in-one and services) to bench/profiles/.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { stringify } from 'yaml';
 import mqtt from 'mqtt';
-import { hashSecret } from '../core/src/password.ts';
+import { loadConfig } from '../core/src/config.ts';
 import { topics } from '../core/src/topics.ts';
 import { startInfluxd } from '../test/influxd.ts';
 import { freePort, waitFor } from '../test/ports.ts';
-import { spawnAll, spawnHw, type SpawnedHw } from '../test/spawn-all.ts';
+import { spawnAll } from '../test/spawn-all.ts';
 import { benchBrokers, medians } from './broker.ts';
+import { startDistributed } from './dist.ts';
+import { drain, G, M, runLoad, writeBenchRegistry } from './load-fixture.ts';
+import { cpuPer1k, cpuSnapshot, memMb, sampleRss, type Charged } from './proc-stats.ts';
 import { login, openSocket } from '../test/clients.ts';
 import { updateBenchmarks } from './report.ts';
 import { benchRules } from './rules.ts';
@@ -31,107 +36,60 @@ const JSON_OUT = args.has('--json');
 const PROFILE = args.has('--profile');
 const ROOT = new URL('..', import.meta.url).pathname;
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
+const PROFILE_ARGS = ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`];
 
-const G = 20; // gateways
-const M = 10; // sensors per gateway
 const PROBES = QUICK ? 40 : 100;
 // --quick must finish in under 3 minutes (issue #7): shorter phases, one broker round.
 const D = QUICK ? { max: 8, latency: 8, burst: 10, baseline: 3, broker: 3, brokerRounds: 1 } : { max: 20, latency: 20, burst: 60, baseline: 10, broker: 10, brokerRounds: 3 };
-
-interface LoadResult { sent: number; acked: number; errors: number; elapsedS: number; readingsAcked: number; ackP50Ms: number | null; ackP99Ms: number | null }
-
-function runLoad(spec: Record<string, unknown>): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
-  });
-}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10 : null;
 };
-const rssMb = (pid: number) => {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024 };
-};
 
 // ---- a registry sized for load: G gateways × M noise sensors, plus a probe plant ----
 const dir = mkdtempSync(join(tmpdir(), 'hw-bench-'));
-const secrets: Record<string, string> = {};
-const enterprises = [];
-for (let i = 0; i < G; i++) {
-  const id = `bench-e${i}`;
-  secrets[id] = `bench-secret-${i}`;
-  enterprises.push({ id, name: id, industry: 'foundry', township: 'b-town', profile: 'GBZ', shifts: [], gateways: [{ id: 'gw1', secretHash: await hashSecret(secrets[id]!), sensors: Array.from({ length: M }, (_, j) => ({ id: `${id}.s${j}`, agent: 'noise', workplace: 'w', unit: 'dB(A)', intervalS: 1, min: 0, max: 140 })) }] });
-}
-secrets['bench-probe'] = 'bench-probe-secret';
-enterprises.push({ id: 'bench-probe', name: 'probe', industry: 'chemical', township: 'b-town', profile: 'GBZ', shifts: [], gateways: [{ id: 'gw1', secretHash: await hashSecret(secrets['bench-probe']!), sensors: [
-  { id: 'probe.store', agent: 'noise', workplace: 'w', unit: 'dB(A)', intervalS: 1, min: 0, max: 140 },
-  ...Array.from({ length: PROBES }, (_, j) => ({ id: `probe.h2s-${j}`, agent: 'gas.h2s', workplace: 'w', unit: 'mg/m3', intervalS: 1, min: 0, max: 1000 })),
-] }] });
-const registry = {
-  jurisdictions: [{ id: 'b-city', name: 'bench city', level: 'city' }, { id: 'b-district', name: 'd', level: 'district', parent: 'b-city' }, { id: 'b-town', name: 't', level: 'township', parent: 'b-district' }],
-  enterprises,
-  users: [{ username: 'city', name: 'bench', role: 'city', scope: 'b-city', passwordHash: await hashSecret('hazardwatch') }],
-};
-writeFileSync(join(dir, 'registry.yaml'), stringify(registry));
-const loadGateways = Array.from({ length: G }, (_, i) => ({
-  user: `bench-e${i}/gw1`, secret: secrets[`bench-e${i}`], topic: topics.up(`bench-e${i}`, 'gw1'),
-  sensors: Array.from({ length: M }, (_, j) => [`bench-e${i}.s${j}`, 'dB(A)', 80] as [string, string, number]),
-}));
+const { registryPath, secrets, loadGateways } = await writeBenchRegistry(dir, PROBES);
 
 // ---- system under test ----
 log('starting influxd and the all-in-one');
 const influx = await startInfluxd();
 const db = 'bench';
 const hw = await spawnAll({
-  HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_REGISTRY: join(dir, 'registry.yaml'), HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
+  HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_REGISTRY: registryPath, HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
   HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000),
   // The load generator's 20 connections each send far more than a real gateway.
   HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
-}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : []);
+}, PROFILE ? PROFILE_ARGS : []);
 const pid = hw.child.pid!;
 
-async function storedCount(database = db): Promise<number> {
-  const q = encodeURIComponent('SELECT count(value) FROM reading');
-  const body = (await (await fetch(`${influx.url}/query?db=${database}&q=${q}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] };
-  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
-}
-
-/** Wait until the store holds `expected` readings; returns the lag after load ended, ms. */
-async function drain(expected: number, timeoutMs = 120_000, database = db): Promise<{ lagMs: number; stored: number }> {
-  const t0 = Date.now();
-  let stored = 0;
-  while (Date.now() - t0 < timeoutMs) {
-    stored = await storedCount(database);
-    if (stored >= expected) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { lagMs: Date.now() - t0, stored };
-}
 
 let baseTs = Date.now() - 20 * 24 * 3600_000; // each phase gets its own timestamp range
 let expectedStored = 0;
-/** Where a phase sends its load: the all-in-one by default, or the multi-process topology. */
-interface Target { port: number; db: string; pids: number[]; expected: { n: number } }
-let target: Target = { port: hw.mqttPort, db, pids: [pid], expected: { n: 0 } };
+/**
+ * Where a phase sends its load: the all-in-one by default, or the distributed topology.
+ * `charged`: the processes whose CPU is counted per reading (influxd and Redis included);
+ * `pids`: the hazardwatch processes whose memory is reported.
+ */
+interface Target { port: number; db: string; pids: number[]; charged: Charged[]; expected: { n: number } }
+let target: Target = { port: hw.mqttPort, db, pids: [pid], charged: [{ name: 'all', pid }, ...(influx.pid ? [{ name: 'influxd', pid: influx.pid }] : [])], expected: { n: 0 } };
 async function phase(name: string, spec: { durationS: number; rate: number; readingsPerMessage: number; inflight?: number }) {
+  const cpu0 = cpuSnapshot(target.charged);
   const r = await runLoad({ port: target.port, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
   baseTs += 2 * 24 * 3600_000;
   const exp = target.db === db ? { get: () => expectedStored, set: (v: number) => (expectedStored = v) } : { get: () => target.expected.n, set: (v: number) => (target.expected.n = v) };
   exp.set(exp.get() + r.readingsAcked);
-  const { lagMs, stored } = await drain(exp.get(), 120_000, target.db);
+  const { lagMs, stored } = await drain(influx.url, target.db, exp.get());
   const lost = Math.max(0, exp.get() - stored);
   exp.set(stored);
-  const mems = target.pids.map(rssMb);
+  // From the phase's start to the end of its drain: every CPU second the phase's readings caused.
+  const cpu = cpuPer1k(cpu0, cpuSnapshot(target.charged), r.readingsAcked);
+  const mems = target.pids.map(memMb);
   const mem = { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
   log(`${name}: stored ${Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000))} readings/s sustained; ${Math.round(r.acked / r.elapsedS)} msgs/s, ${Math.round(r.readingsAcked / r.elapsedS)} readings/s acked; PUBACK p50 ${r.ackP50Ms?.toFixed(2)} ms p99 ${r.ackP99Ms?.toFixed(2)} ms; drained in ${lagMs} ms; lost ${lost}; rss ${mem.rss.toFixed(0)} MB`);
   // Sustained = what reached the store per second, counting the drain after the load stopped.
   const sustainedReadingsPerSec = Math.round(r.readingsAcked / (r.elapsedS + lagMs / 1000));
-  return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), sustainedReadingsPerSec, lagMs, lost };
+  return { ...r, msgsPerSec: Math.round(r.acked / r.elapsedS), readingsPerSec: Math.round(r.readingsAcked / r.elapsedS), sustainedReadingsPerSec, lagMs, lost, cpu };
 }
 
 log('rules engine: 10,000 sensors in process');
@@ -185,10 +143,10 @@ const baselineRate = 2000;
 log(`baseline ${baselineRate} msgs/s, then a 10× burst for ${D.burst} s`);
 await phase('baseline', { durationS: D.baseline, rate: baselineRate, readingsPerMessage: 1 });
 const rssDuring: number[] = [];
-const sampler = setInterval(() => rssDuring.push(rssMb(pid).rss), 1000);
+const sampler = setInterval(() => rssDuring.push(memMb(pid).rss), 1000);
 const burst = await phase('burst-10x', { durationS: D.burst, rate: baselineRate * 10, readingsPerMessage: 1, inflight: 256 });
 clearInterval(sampler);
-const peak = rssMb(pid);
+const peak = memMb(pid);
 
 const code = await hw.stop('SIGTERM');
 
@@ -196,26 +154,25 @@ log('ingest spool: append and replay into influxd');
 const spoolRes = await benchSpool(influx.url, QUICK);
 log(`spool: append ${spoolRes.appendSingleReadingsPerSec} readings/s (1 per message), ${spoolRes.appendBatchReadingsPerSec} (50 per message); replay ${spoolRes.replayReadingsPerSec} readings/s (${spoolRes.replayed})`);
 
-// ---- the multi-process topology: broker, two ingest shards, rules, api (docker-compose.yml) ----
-log('multi-process: broker, ingest 0/2 and 1/2, rules, api');
-const multiDb = 'bench_multi';
-const svc = { HW_SERVICE_PASSWORD: 'bench-multi-secret', HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: multiDb, HW_REGISTRY: join(dir, 'registry.yaml'), HW_LOG_LEVEL: 'warn', HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000), HW_MQTT_RATE_PER_GATEWAY_PER_S: '0' };
-const procs: SpawnedHw[] = [];
-const mbroker = await spawnHw(['broker'], svc);
-procs.push(mbroker);
-const svcEnv = { ...svc, HW_SERVICE_BROKER_URL: `mqtt://127.0.0.1:${mbroker.ready.mqttPort as number}` };
-procs.push(...(await Promise.all([spawnHw(['ingest', '--shard', '0/2'], { ...svcEnv, HW_DATA_DIR: join(dir, 'i0') }), spawnHw(['ingest', '--shard', '1/2'], { ...svcEnv, HW_DATA_DIR: join(dir, 'i1') }), spawnHw(['rules'], svcEnv), spawnHw(['api'], svcEnv)])));
-target = { port: mbroker.ready.mqttPort as number, db: multiDb, pids: procs.map((p) => p.child.pid!), expected: { n: 0 } };
-await phase('multi warm-up', { durationS: 3, rate: 2000, readingsPerMessage: 1 });
-const multiSingle = await phase('multi single', { durationS: D.max, rate: 0, readingsPerMessage: 1 });
-const multiBatch = await phase('multi batch', { durationS: D.max, rate: 0, readingsPerMessage: 50, inflight: 16 });
-const multiPeakRssMb = Math.round(target.pids.map(rssMb).reduce((a, m) => a + m.hwm, 0));
-for (const p of procs.reverse()) await p.stop();
+// ---- the distributed topology: Redis Streams, broker, ingest ×2, rules ×2, api (docker-compose.yml) ----
+log('distributed: redis-server (AOF everysec), broker, ingest ×2, rules --worker 0/2 and 1/2, api');
+const distDb = 'bench_dist';
+const dist = await startDistributed({ influxUrl: influx.url, influxPid: influx.pid, database: distDb, registryPath, nodeArgs: PROFILE ? PROFILE_ARGS : undefined });
+if (PROFILE) log('distributed profiles by pid:', dist.charged.map((c) => `${c.name}=${c.pid}`).join(' '));
+target = { port: dist.mqttPort, db: distDb, pids: dist.hwPids, charged: dist.charged, expected: { n: 0 } };
+const distRss = sampleRss(dist.hwPids);
+const distWarm = await phase('dist warm-up', { durationS: 3, rate: 2000, readingsPerMessage: 1 });
+const distSingle = await phase('dist single', { durationS: D.max, rate: 0, readingsPerMessage: 1 });
+const distBatch = await phase('dist batch', { durationS: D.max, rate: 0, readingsPerMessage: 50, inflight: 16 });
+const distPeakRssSampledMb = distRss.stop();
+// The sum of each process's own peak: an upper bound of what they held together.
+const distPeakRssMb = Math.round(dist.hwPids.map(memMb).reduce((a, m) => a + m.hwm, 0));
+const distCodes = await dist.stop();
 await influx.destroy();
 
 // ---- the broker alone against Mosquitto, QoS 0 and 1 (the same generator) ----
 log('broker alone vs mosquitto, QoS 0 and 1');
-const allBrokerRuns = await benchBrokers({ dir, registryPath: join(dir, 'registry.yaml'), gateways: loadGateways, durationS: D.broker, rounds: D.brokerRounds, runLoad, log });
+const allBrokerRuns = await benchBrokers({ dir, registryPath, gateways: loadGateways, durationS: D.broker, rounds: D.brokerRounds, runLoad, log });
 const brokerRuns = medians(allBrokerRuns);
 const br = (b: 'hazardwatch' | 'mosquitto', q: 0 | 1) => brokerRuns.find((r) => r.broker === b && r.qos === q)!;
 // The end-to-end ceiling: Mosquitto alone at QoS 1, delivered to one subscriber.
@@ -248,11 +205,22 @@ const result = {
   steadyMsgsPerSec: steadyRes.msgsPerSec,
   rulesEvalsPerSec: rulesResult.evalsPerSec,
   rulesHeapBytesPerSensor: rulesResult.heapBytesPerSensor,
-  multiSingleMsgsPerSec: multiSingle.sustainedReadingsPerSec,
-  multiBatchReadingsPerSec: multiBatch.sustainedReadingsPerSec,
-  multiSingleLost: multiSingle.lost,
-  multiBatchLost: multiBatch.lost,
-  multiPeakRssMb,
+  // The distributed topology (bench/dist.ts), same generator, same phases, same run.
+  distSingleMsgsPerSec: distSingle.sustainedReadingsPerSec,
+  distBatchReadingsPerSec: distBatch.sustainedReadingsPerSec,
+  distSingleRatio: Math.round((distSingle.sustainedReadingsPerSec / single.sustainedReadingsPerSec) * 100) / 100,
+  distBatchRatio: Math.round((distBatch.sustainedReadingsPerSec / batch.sustainedReadingsPerSec) * 100) / 100,
+  distSingleAckedMsgsPerSec: distSingle.msgsPerSec,
+  distBatchAckedReadingsPerSec: distBatch.readingsPerSec,
+  distSingleDrainMs: distSingle.lagMs,
+  distBatchDrainMs: distBatch.lagMs,
+  distLost: distWarm.lost + distSingle.lost + distBatch.lost,
+  distPeakRssMb,
+  distPeakRssSampledMb,
+  distExitCodes: distCodes,
+  // CPU seconds per 1,000 readings stored, by process, phase start to end of drain.
+  cpuSecPer1kReadings: { single: single.cpu, batch: batch.cpu },
+  distCpuSecPer1kReadings: { single: distSingle.cpu, batch: distBatch.cpu },
   brokerQos0MsgsPerSec: br('hazardwatch', 0).deliveredPerSec,
   brokerQos1MsgsPerSec: br('hazardwatch', 1).deliveredPerSec,
   mosquittoQos0MsgsPerSec: br('mosquitto', 0).deliveredPerSec,
@@ -264,6 +232,11 @@ const result = {
   quick: QUICK,
 };
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, influxd: execFileSync('influxd', ['version']).toString().trim() };
+/** One table row per process, then the total, CPU seconds per 1,000 readings in each phase. */
+function cpuRows(prefix: string, a: Record<string, number>, b: Record<string, number>): string[] {
+  const total = (x: Record<string, number>) => (Math.round(Object.values(x).reduce((s, v) => s + v, 0) * 1000) / 1000).toFixed(3);
+  return [...Object.keys(a).map((name) => `| ${prefix}${name} | ${a[name]!.toFixed(3)} | ${(b[name] ?? 0).toFixed(3)} |`), `| ${prefix}**total** | ${total(a)} | ${total(b)} |`];
+}
 updateBenchmarks('End to end', [
   `Machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memGiB} GiB, Node ${machine.node}, ${machine.influxd}; influxd, hazardwatch and the load generator all on this host.`,
   `Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}). Load: ${G} gateway connections × ${M} sensors, QoS 1, ≤ 64 messages in flight per connection (16 for 50-reading batches, 256 in the burst), from a separate process.`,
@@ -278,9 +251,22 @@ updateBenchmarks('End to end', [
   `| peak RSS of the all-in-one | ${result.peakRssMb} MB | |`,
   `| Mosquitto alone, same generator (QoS 1, delivered to one subscriber) | ${result.mosquittoMsgsPerSec} msgs/s | ceiling |`,
   `| hazardwatch / Mosquitto | ${result.ratioToMosquitto} | |`,
-  `| multi-process (broker, ingest ×2 shards, rules, api): single-reading msgs/s stored, sustained (lost ${multiSingle.lost}) | ${result.multiSingleMsgsPerSec} | |`,
-  `| multi-process: readings/s stored in 50-reading batches, sustained (lost ${multiBatch.lost}) | ${result.multiBatchReadingsPerSec} | |`,
-  `| multi-process: peak RSS, five processes together | ${multiPeakRssMb} MB | |`,
+  '',
+  `Distributed topology in the same run, same generator and phases (bench/dist.ts): redis-server ${execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? ''} with AOF (\`appendfsync everysec\`), 1 broker, 2 ingest workers (one consumer group), 2 rules workers (\`--worker 0/2\`, \`1/2\`), 1 API, the same influxd; ${loadConfig({}).streams.partitions} partitions (the default).`,
+  '',
+  '| figure | distributed | all-in-one | distributed / all-in-one | target |',
+  '|---|---|---|---|---|',
+  `| single-reading messages/s stored, sustained (distributed: acknowledged ${result.distSingleAckedMsgsPerSec}/s, drained ${result.distSingleDrainMs} ms after) | ${result.distSingleMsgsPerSec} | ${result.singleMsgsPerSec} | ${result.distSingleRatio} | ≥ 0.8 |`,
+  `| readings/s stored in 50-reading batches, sustained (distributed: acknowledged ${result.distBatchAckedReadingsPerSec}/s, drained ${result.distBatchDrainMs} ms after) | ${result.distBatchReadingsPerSec} | ${result.batchReadingsPerSec} | ${result.distBatchRatio} | ≥ 0.8 |`,
+  `| acknowledged readings missing from the store (distributed: warm-up, single, batch) | ${result.distLost} | ${single.lost + batch.lost} | | 0 |`,
+  `| peak RSS, MB: distributed = the 6 hazardwatch processes, sum of each one's peak (VmHWM) (largest sampled sum of VmRSS: ${distPeakRssSampledMb}) | ${distPeakRssMb} | ${result.peakRssMb} | | ≤ 1,024 |`,
+  '',
+  'CPU seconds per 1,000 readings stored, by process: /proc/<pid>/stat utime + stime from the start of each phase to the end of its drain, divided by the readings it stored. influxd serves both topologies (one process, a database each); the load generator is not counted.',
+  '',
+  '| process | single-reading messages | 50-reading batches |',
+  '|---|---|---|',
+  ...cpuRows('all-in-one: ', single.cpu, batch.cpu),
+  ...cpuRows('distributed: ', distSingle.cpu, distBatch.cpu),
 ]);
 updateBenchmarks('Ingest spool', [
   `Machine: as above. Command: \`npm run bench${QUICK ? ' -- --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}); bench/spool.ts, ${spoolRes.replayed} readings.`,

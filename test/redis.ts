@@ -17,6 +17,8 @@ export interface RedisOptions {
 export interface TestRedis {
   url: string;
   port: number;
+  /** The running redis-server's process id (the benchmark reads its CPU time); changes on restart. */
+  readonly pid: number | undefined;
   /** Sends a signal (SIGKILL for a crash) and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts redis-server again on the same port and directory (after kill). */
@@ -51,6 +53,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child.pid;
+    },
     kill,
     restart: launch,
     async stop() {

@@ -75,6 +75,8 @@ export interface ServicesOptions extends TopologyOptions {
   ingestWorkers?: number;
   rulesWorkers?: number;
   apiReplicas?: number;
+  /** Node flags for every hazardwatch process (the benchmark's `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface RunningServices extends RunningTopology {
@@ -95,7 +97,7 @@ export async function startServices(o: ServicesOptions): Promise<RunningServices
   };
   const all: SpawnedHw[] = [];
   const spawned = async (args: string[], env: Record<string, string>) => {
-    const p = await spawnHw(args, env);
+    const p = await spawnHw(args, env, o.nodeArgs);
     all.push(p);
     return p;
   };
