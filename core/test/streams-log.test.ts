@@ -176,4 +176,26 @@ describe('partitioned stream log (real redis-server)', () => {
     expect(log.stats().trims).toBeGreaterThan(0);
     await log.stop();
   });
+
+  it('maintains on a timer only once it has appended: a process that only consumes leaves backlog reads and trims to the producers', async () => {
+    const config = { name: 'lazy', partitions: 1, groups: ['g'], maxBacklog: 100_000, maintainIntervalMs: 5 };
+    // Two handles on one log, as in two processes: one only consumes, one appends.
+    const consumerSide = createPartitionedLog<Msg>({ redis }, config);
+    const producer = createPartitionedLog<Msg>({ redis }, config);
+    await consumerSide.start();
+    await producer.start();
+    const c = consumerSide.consume('g', 'w', async () => {}, { blockMs: 100 });
+    await c.start();
+    for (let i = 0; i < 10; i++) await producer.append('e', { e: 'e', seq: i });
+    await waitFor(() => c.stats().acked === 10, { what: 'acks' });
+    // Every producer round trims (everything is acknowledged); the consumer side ran none.
+    await waitFor(() => producer.stats().trims >= 20, { what: 'producer maintenance rounds' });
+    expect(consumerSide.stats().trims).toBe(0);
+    // Its first append starts its own rounds.
+    await consumerSide.append('e', { e: 'e', seq: 10 });
+    await waitFor(() => consumerSide.stats().trims >= 3, { what: 'consumer-side maintenance rounds after its first append' });
+    await c.stop();
+    await consumerSide.stop();
+    await producer.stop();
+  });
 });

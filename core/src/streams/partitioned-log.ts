@@ -4,7 +4,10 @@
  * the entry (the broker sends its PUBACK after), are refused with HW_ERR_BACKLOG_FULL
  * when the partition's unconsumed backlog passes the limit (the broker withholds the
  * PUBACK), and are pipelined: every append of one event-loop turn goes in one round trip.
- * Only entries every consumer group has acknowledged are trimmed.
+ * Only entries every consumer group has acknowledged are trimmed. Maintenance (backlog
+ * re-reads and trimming) runs on a timer from a process's first append: a process that
+ * only consumes the log (a rules worker or an API replica on the `up` log) leaves it to
+ * the producers instead of reading every partition's groups four times a second.
  */
 import type { Redis } from 'ioredis';
 import { HwError } from '../errors.ts';
@@ -38,7 +41,7 @@ export interface PartitionedLogConfig {
    * and dead-lettered together, and backlogs count entries, not messages.
    */
   maxPerEntry?: number;
-  /** How often backlogs are re-read and consumed entries trimmed, ms; default 250. */
+  /** How often backlogs are re-read and consumed entries trimmed, ms, once this process has appended; default 250. */
   maintainIntervalMs?: number;
 }
 
@@ -201,17 +204,24 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
     return maintaining;
   }
 
+  let started = false;
+  function maintainOnTimer(): void {
+    if (timer || !started) return;
+    timer = setInterval(() => {
+      // A failed read keeps the previous estimate; the next tick tries again.
+      maintain().catch(() => undefined);
+    }, intervalMs);
+    timer.unref();
+  }
+
   return {
     async start() {
       for (const key of keys) for (const g of config.groups) await ensureGroup(redis, key, g);
       await maintain();
-      timer = setInterval(() => {
-        // A failed read keeps the previous estimate; the next tick tries again.
-        maintain().catch(() => undefined);
-      }, intervalMs);
-      timer.unref();
+      started = true;
     },
     async stop() {
+      started = false;
       if (timer) clearInterval(timer);
       timer = undefined;
       if (inFlight > 0) {
@@ -251,6 +261,7 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
       }
       appendedTotal[partition]!++;
       inFlight++;
+      maintainOnTimer();
       return new Promise<string>((resolve, reject) => {
         queue.push({ partition, key, data, resolve, reject });
         if (!scheduled) {
