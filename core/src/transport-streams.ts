@@ -9,6 +9,7 @@ import { createEventStream, type EventStream, type Follower } from './streams/ev
 import type { ConsumeOptions, StreamConsumer } from './streams/group-consumer.ts';
 import { followLog, type LogFollower } from './streams/log-follower.ts';
 import { createPartitionedLog, type PartitionedLog } from './streams/partitioned-log.ts';
+import { packReadings, unpackReadings } from './streams/readings-codec.ts';
 import type { Codec, StreamEntry } from './streams/stream-entry.ts';
 import { upCodec } from './streams/up-codec.ts';
 import { checkPartitionCount } from './streams/partition-lease.ts';
@@ -83,14 +84,18 @@ const PIPELINE_EVENTS: readonly PipelineEvent[] = ['readings.accepted', 'reading
 type PubSubEvent = 'service.health' | 'insights.live';
 const PUBSUB_EVENTS: readonly PipelineEvent[] = ['service.health', 'insights.live'];
 
-/** A pipeline log entry: the event's name and its payload, checked on the way in like any message from another process. */
+/**
+ * A pipeline log entry: the event's name and its payload (accepted readings packed as
+ * tuples, core/src/streams/readings-codec.ts), checked on the way in like any message from
+ * another process.
+ */
 const pipelineCodec: Codec<{ e: LogEvent; p: unknown }> = {
-  encode: (v) => JSON.stringify(v),
+  encode: (v) => JSON.stringify(v.e === 'readings.accepted' ? { e: v.e, ...packReadings(v.p as PipelineEvents['readings.accepted']) } : v),
   decode(d) {
     if (d.length > MAX_INTERNAL_MESSAGE_BYTES) throw new Error(`entry of ${d.length} characters`);
-    const v = JSON.parse(d) as { e?: unknown; p?: unknown };
+    const v = JSON.parse(d) as { e?: unknown; p?: unknown; k?: unknown; r?: unknown };
     if (typeof v !== 'object' || v === null || !PIPELINE_EVENTS.includes(v.e as PipelineEvent)) throw new Error('not a pipeline event');
-    const p = decodeValue(v.e as LogEvent, v.p);
+    const p = decodeValue(v.e as LogEvent, v.e === 'readings.accepted' ? unpackReadings(v.k, v.r) : v.p);
     if (p === undefined) throw new Error(`not a valid ${String(v.e)}`);
     return { e: v.e as LogEvent, p };
   },
