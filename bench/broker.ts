@@ -5,15 +5,20 @@
  * process counts deliveries, at QoS 0 and QoS 1. Runs are interleaved (hazardwatch,
  * Mosquitto, hazardwatch, …) over several rounds so both see the same machine noise;
  * the report takes the median of each.
+ *
+ * `hazardwatch broker` runs as deployed: it appends every gateway message to the Redis
+ * Streams `up` log (a redis-server of its own here, AOF `appendfsync everysec`) and sends
+ * a QoS 1 PUBACK only once Redis holds it. Nothing consumes the log during the runs.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort, waitFor } from '../test/ports.ts';
+import { startRedis } from '../test/redis.ts';
 import { spawnHw } from '../test/spawn-all.ts';
+import type { LoadGateway } from './load-fixture.ts';
 
-export interface LoadGateway { user: string; secret?: string; topic: string; sensors: [string, string, number][] }
 export interface BrokerRun { broker: 'hazardwatch' | 'mosquitto'; qos: 0 | 1; sent: number; acked: number; delivered: number; elapsedS: number; deliveredPerSec: number; ackP99Ms: number | null }
 type RunLoad = (spec: Record<string, unknown>) => Promise<{ sent: number; acked: number; elapsedS: number; ackP99Ms: number | null }>;
 
@@ -40,7 +45,8 @@ export function medians(runs: BrokerRun[]): BrokerRun[] {
 
 export async function benchBrokers(opts: { dir: string; registryPath: string; gateways: LoadGateway[]; durationS: number; rounds: number; runLoad: RunLoad; log: (...a: unknown[]) => void }): Promise<BrokerRun[]> {
   const svcPassword = 'bench-service-secret';
-  const hw = await spawnHw(['broker'], { HW_REGISTRY: opts.registryPath, HW_SERVICE_PASSWORD: svcPassword, HW_MQTT_RATE_PER_GATEWAY_PER_S: '0', HW_LOG_LEVEL: 'warn' });
+  const redis = await startRedis({ aof: 'everysec' });
+  const hw = await spawnHw(['broker'], { HW_REGISTRY: opts.registryPath, HW_SERVICE_PASSWORD: svcPassword, HW_MQTT_RATE_PER_GATEWAY_PER_S: '0', HW_LOG_LEVEL: 'warn', HW_STREAMS_REDIS_URL: redis.url });
   const mport = await freePort();
   const mconf = join(opts.dir, 'mosquitto-broker-bench.conf');
   writeFileSync(mconf, `listener ${mport} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\nmax_queued_messages 0\npersistence false\n`);
@@ -73,6 +79,7 @@ export async function benchBrokers(opts: { dir: string; registryPath: string; ga
   } finally {
     mosq.kill('SIGTERM');
     await hw.stop();
+    await redis.stop();
   }
   return runs;
 }
