@@ -10,6 +10,7 @@
  *   --idle     CPU seconds of each process over 10 s at rest after the warm-up
  *   --single, --batch   that phase only
  *   --profile  V8 CPU profiles of every hazardwatch process in bench/profiles/
+ *   --node-flag F   a Node/V8 flag for every hazardwatch process (repeatable)
  *
  * Prints one line per phase (sustained readings/s, CPU seconds per 1,000 readings by
  * process) on stderr, and one JSON object on stdout.
@@ -28,7 +29,11 @@ const has = (flag: string) => argv.includes(flag);
 const seconds = has('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : 8;
 if (!(seconds > 0 && seconds <= 600)) throw new Error('--seconds takes 1-600');
 const ROOT = new URL('..', import.meta.url).pathname;
-const nodeArgs = has('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : [];
+const nodeArgs = [
+  ...(has('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/profiles')}`] : []),
+  // e.g. --node-flag --max-semi-space-size=8: after the bin script's own flag, so it wins.
+  ...argv.flatMap((a, i) => (a === '--node-flag' && argv[i + 1] ? [argv[i + 1]!] : [])),
+];
 const log = (...a: unknown[]) => console.error('[dist-probe]', ...a);
 
 const dir = mkdtempSync(join(tmpdir(), 'hw-dist-probe-'));
@@ -70,7 +75,7 @@ if (has('--all')) {
 }
 
 const dist = await startDistributed({ influxUrl: influx.url, influxPid: influx.pid, database: 'probe_dist', registryPath, nodeArgs });
-if (nodeArgs.length) log('profiles by pid:', dist.charged.map((c) => `${c.name}=${c.pid}`).join(' '));
+if (has('--profile')) log('profiles by pid:', dist.charged.map((c) => `${c.name}=${c.pid}`).join(' '));
 const p = phases({ port: dist.mqttPort, db: 'probe_dist', charged: dist.charged, stored: 0 }, 'distributed');
 await p.warm();
 if (has('--idle')) {
@@ -84,6 +89,8 @@ if (has('--idle')) {
 if (!has('--batch')) out.distSingle = await p.single();
 if (!has('--single')) out.distBatch = await p.batch();
 out.distPeakRssMb = Math.round(dist.hwPids.map(memMb).reduce((a, m) => a + m.hwm, 0));
+out.distPeakRssMbByProcess = Object.fromEntries(dist.charged.map((c) => [c.name, Math.round(memMb(c.pid).hwm)]));
+log(`peak RSS (VmHWM), MB: hazardwatch processes together ${out.distPeakRssMb as number}; by process ${JSON.stringify(out.distPeakRssMbByProcess)}`);
 out.distExitCodes = await dist.stop();
 await influx.destroy();
 rmSync(dir, { recursive: true, force: true });

@@ -167,6 +167,7 @@ const distBatch = await phase('dist batch', { durationS: D.max, rate: 0, reading
 const distPeakRssSampledMb = distRss.stop();
 // The sum of each process's own peak: an upper bound of what they held together.
 const distPeakRssMb = Math.round(dist.hwPids.map(memMb).reduce((a, m) => a + m.hwm, 0));
+const distPeakRssMbByProcess = Object.fromEntries(dist.charged.map((c) => [c.name, Math.round(memMb(c.pid).hwm)]));
 const distCodes = await dist.stop();
 await influx.destroy();
 
@@ -217,6 +218,7 @@ const result = {
   distLost: distWarm.lost + distSingle.lost + distBatch.lost,
   distPeakRssMb,
   distPeakRssSampledMb,
+  distPeakRssMbByProcess,
   distExitCodes: distCodes,
   // CPU seconds per 1,000 readings stored, by process, phase start to end of drain.
   cpuSecPer1kReadings: { single: single.cpu, batch: batch.cpu },
@@ -234,8 +236,8 @@ const result = {
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, influxd: execFileSync('influxd', ['version']).toString().trim() };
 /** One table row per process, then the total, CPU seconds per 1,000 readings in each phase. */
 function cpuRows(prefix: string, a: Record<string, number>, b: Record<string, number>): string[] {
-  const total = (x: Record<string, number>) => (Math.round(Object.values(x).reduce((s, v) => s + v, 0) * 1000) / 1000).toFixed(3);
-  return [...Object.keys(a).map((name) => `| ${prefix}${name} | ${a[name]!.toFixed(3)} | ${(b[name] ?? 0).toFixed(3)} |`), `| ${prefix}**total** | ${total(a)} | ${total(b)} |`];
+  const total = (x: Record<string, number>) => Object.values(x).reduce((s, v) => s + v, 0).toFixed(4);
+  return [...Object.keys(a).map((name) => `| ${prefix}${name} | ${a[name]!.toFixed(4)} | ${(b[name] ?? 0).toFixed(4)} |`), `| ${prefix}**total** | ${total(a)} | ${total(b)} |`];
 }
 updateBenchmarks('End to end', [
   `Machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memGiB} GiB, Node ${machine.node}, ${machine.influxd}; influxd, hazardwatch and the load generator all on this host.`,
