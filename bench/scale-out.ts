@@ -3,7 +3,8 @@
  *
  * Sizes the distributed topology from measured CPU costs: each file is the JSON line of
  * `npm run bench -- --json` (its distCpuSecPer1kReadings: CPU seconds per 1,000 readings
- * stored, by process, with single-reading messages and with 50-reading batches). For each
+ * stored, by process, with single-reading messages and with 50-reading batches) or of
+ * `bench/dist-probe.ts` (distSingle.cpu, distBatch.cpu: the same measure). For each
  * kind of process it fits cost per message = a + b × readings in it through those two
  * points, evaluates it at `--per-message` readings, and prints the cores and processes the
  * load needs (docs/scale-out.md uses it). Rules workers and ingest workers are summed over
@@ -22,7 +23,8 @@ const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsW
 if (files.length === 0 || !(RATE > 0) || !(N >= 1)) throw new Error('usage: bench/scale-out.ts run.json [more.json] [--readings-per-s R] [--per-message n]');
 
 type Costs = Record<string, number>;
-interface Run { distCpuSecPer1kReadings: { single: Costs; batch: Costs }; distSingleMsgsPerSec: number; distBatchReadingsPerSec: number }
+interface Run { distCpuSecPer1kReadings: { single: Costs; batch: Costs } }
+interface ProbeRun { distSingle: { cpu: Costs }; distBatch: { cpu: Costs } }
 
 /** Process kind of a charged process name: ingest0 → ingest, rules1 → rules, api0 → api. */
 const kindOf = (name: string) => name.replace(/\d+$/, '');
@@ -48,7 +50,10 @@ function atN(c1: number, c50: number, n: number): { perReading: number; perMessa
   return { perReading: (a + b * n) / n, perMessageMs: a, perReadingMs: b };
 }
 
-const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8').trim().split('\n').at(-1)!) as Run);
+const runs = files.map((f): Run => {
+  const j = JSON.parse(readFileSync(f, 'utf8').trim().split('\n').at(-1)!) as Run | ProbeRun;
+  return 'distCpuSecPer1kReadings' in j ? j : { distCpuSecPer1kReadings: { single: j.distSingle.cpu, batch: j.distBatch.cpu } };
+});
 const kinds = [...new Set(runs.flatMap((r) => Object.keys(byKind(r.distCpuSecPer1kReadings.single))))];
 console.log(`Load: ${RATE.toLocaleString('en')} readings/s in messages of ${N} readings (${Math.round(RATE / N).toLocaleString('en')} msgs/s). A Node process planned at ${PLAN_CORE} of a core.`);
 console.log('');
