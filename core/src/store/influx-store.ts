@@ -174,7 +174,7 @@ export function createInfluxStore(config: InfluxStoreConfig, logger: Logger, opt
       const rp = config.retentionPolicy;
       if (isV1) {
         // 1.x: the database is ours to create (idempotent). 2.x/3.x: the bucket and its
-        // DBRP mapping are provisioned by the operator (docker-compose.yml, README).
+        // DBRP mapping are provisioned by the operator (README "InfluxDB versions").
         await influxql(`CREATE DATABASE ${identifier(config.database, 'HW_INFLUX_DATABASE')}`, 'POST');
       }
       org = config.org || 'hazardwatch';
