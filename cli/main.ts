@@ -1,6 +1,6 @@
 import { HwError } from '../core/src/errors.ts';
 import { loadConfig, configLeaves } from '../core/src/config.ts';
-import { createLogger } from '../core/src/logger.ts';
+import { createLogger, type Logger } from '../core/src/logger.ts';
 import { startAll } from './all.ts';
 import { EXPOSURE_SUBCOMMANDS, runExposureCli } from './exposure.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
@@ -61,13 +61,7 @@ export async function main(argv: string[]): Promise<number> {
           `  MQTT        mqtt://${host}:${running.mqttPort}   (${running.sims.length} simulated gateways publishing)\n` +
           `  store       ${config.influx.url ? `InfluxDB ${config.influx.url}` : `embedded SQLite in ${config.dataDir}`}\n\n`,
       );
-      const shutdown = async (signal: string) => {
-        logger.info({ signal }, 'stopping');
-        await running.stop();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      stopOnSignals(running, logger);
       return -1; // keep running
     }
     case 'broker':
@@ -79,17 +73,34 @@ export async function main(argv: string[]): Promise<number> {
       const running = await run(config, logger, rest);
       if (running.done) return 0;
       logger.child({}, { level: 'info' }).info(running.describe, 'ready');
-      const shutdown = async (signal: string) => {
-        logger.info({ signal }, 'stopping');
-        await running.stop();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      stopOnSignals(running, logger);
       return -1;
     }
     default:
       process.stderr.write(`hazardwatch: unknown or not yet available command "${command}" ${rest.join(' ')}\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** Longest a graceful stop may take (a store or Redis that never answers must not keep a stopping process alive). */
+const STOP_DEADLINE_MS = 60_000;
+
+/**
+ * SIGINT / SIGTERM stop the process gracefully, once. It exits 0, or with the exit code a
+ * part set on the way (a rules worker that lost its partition leases), or 1 when the stop
+ * did not finish within STOP_DEADLINE_MS.
+ */
+function stopOnSignals(running: { stop(): Promise<void> }, logger: Logger): void {
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'the stop did not finish in time: exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    await running.stop();
+    process.exit(Number(process.exitCode ?? 0));
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
