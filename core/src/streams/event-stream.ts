@@ -7,6 +7,7 @@
  * can load a snapshot instead.
  */
 import type { Redis } from 'ioredis';
+import { startReadLoop } from './read-loop.ts';
 import { HwError } from '../errors.ts';
 import { compareIds, jsonCodec, pairs, parseEntry, parseEntryId, parseReadReply, type Codec, type StreamEntry } from './stream-entry.ts';
 
@@ -119,49 +120,23 @@ export function createEventStream<T>(deps: { redis: Redis; codec?: Codec<T> }, c
     follow(sinceRaw, onEvents, { onUndecodable, onError } = {}) {
       // '$' is resolved to an id once: re-sent on each read it would skip what arrived between reads.
       let cursor = sinceRaw === '$' ? undefined : parseEntryId(sinceRaw);
-      let running = true;
-      const reader = redis.duplicate();
-      // Connection errors surface as failed reads below (retried): not as events.
-      reader.on('error', () => undefined);
-      const loop = (async () => {
-        while (running) {
-          if (cursor === undefined) {
-            try {
-              cursor = await lastId();
-            } catch {
-              await new Promise((r) => setTimeout(r, 500));
-              continue;
-            }
-          }
-          try {
-            const reply = await reader.call('XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', key, cursor);
-            const list = parseReadReply(reply).get(key) ?? [];
-            if (list.length === 0) continue;
-            cursor = list[list.length - 1]!.id;
-            const undecodable: string[] = [];
-            const events = decodeAll(list, undecodable);
-            for (const id of undecodable) onUndecodable?.(id);
-            if (events.length > 0) {
-              try {
-                await onEvents(events);
-              } catch (err) {
-                // The reader goes on: one replica's failing push must not stall its stream.
-                onError?.(err);
-              }
-            }
-          } catch {
-            if (!running) break;
-            await new Promise((r) => setTimeout(r, 500));
-          }
+      return startReadLoop(redis, async (reader) => {
+        cursor ??= await lastId();
+        const reply = await reader.call('XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', key, cursor);
+        const list = parseReadReply(reply).get(key) ?? [];
+        if (list.length === 0) return;
+        cursor = list[list.length - 1]!.id;
+        const undecodable: string[] = [];
+        const events = decodeAll(list, undecodable);
+        for (const id of undecodable) onUndecodable?.(id);
+        if (events.length === 0) return;
+        try {
+          await onEvents(events);
+        } catch (err) {
+          // The reader goes on: one replica's failing push must not stall its stream.
+          onError?.(err);
         }
-      })();
-      return {
-        async stop() {
-          running = false;
-          reader.disconnect();
-          await loop;
-        },
-      };
+      });
     },
   };
 }

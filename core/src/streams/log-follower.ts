@@ -6,6 +6,7 @@
  * trimmed entries it had not read skips them (a live view, not a record).
  */
 import type { Redis } from 'ioredis';
+import { startReadLoop } from './read-loop.ts';
 import { parseEntry, parseReadReply, type Codec, type StreamEntry } from './stream-entry.ts';
 
 export interface LogFollower {
@@ -24,10 +25,6 @@ export interface FollowOptions {
 export function followLog<T>(redis: Redis, keys: readonly string[], codec: Codec<T>, onEntries: (entries: StreamEntry<T>[]) => void | Promise<void>, options: FollowOptions = {}): LogFollower {
   const count = String(options.count ?? 500);
   const blockMs = String(options.blockMs ?? 1_000);
-  const reader = redis.duplicate();
-  // Connection errors surface as failed reads below (retried), not as events.
-  reader.on('error', () => undefined);
-  let running = true;
   let cursors: string[] | undefined;
 
   const newest = async (key: string): Promise<string> => {
@@ -36,49 +33,32 @@ export function followLog<T>(redis: Redis, keys: readonly string[], codec: Codec
     return e?.id ?? '0-0';
   };
 
-  const loop = (async () => {
-    while (running) {
-      try {
-        // '$' resolved once per partition: re-sent on each read it would skip what arrived between reads.
-        cursors ??= await Promise.all(keys.map(newest));
-        const reply = await reader.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...cursors);
-        const byKey = parseReadReply(reply);
-        const out: StreamEntry<T>[] = [];
-        keys.forEach((key, p) => {
-          const list = byKey.get(key);
-          if (!list || list.length === 0) return;
-          for (const e of list) {
-            if (!e || 'missing' in e) continue;
-            for (const item of e.items) {
-              try {
-                out.push({ id: e.id, partition: p, key: item.key, payload: codec.decode(item.data) });
-              } catch {
-                options.onUndecodable?.(key, e.id);
-              }
-            }
-          }
-          cursors![p] = list[list.length - 1]!.id;
-        });
-        if (out.length > 0) {
+  return startReadLoop(redis, async (reader) => {
+    // '$' resolved once per partition: re-sent on each read it would skip what arrived between reads.
+    cursors ??= await Promise.all(keys.map(newest));
+    const reply = await reader.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...cursors);
+    const byKey = parseReadReply(reply);
+    const out: StreamEntry<T>[] = [];
+    keys.forEach((key, p) => {
+      const list = byKey.get(key);
+      if (!list || list.length === 0) return;
+      for (const e of list) {
+        if (!e || 'missing' in e) continue;
+        for (const item of e.items) {
           try {
-            await onEntries(out);
-          } catch (err) {
-            options.onError?.(err);
+            out.push({ id: e.id, partition: p, key: item.key, payload: codec.decode(item.data) });
+          } catch {
+            options.onUndecodable?.(key, e.id);
           }
         }
-      } catch (err) {
-        if (!running) break;
-        options.onError?.(err);
-        await new Promise((r) => setTimeout(r, 500));
       }
+      cursors![p] = list[list.length - 1]!.id;
+    });
+    if (out.length === 0) return;
+    try {
+      await onEntries(out);
+    } catch (err) {
+      options.onError?.(err);
     }
-  })();
-
-  return {
-    async stop() {
-      running = false;
-      reader.disconnect();
-      await loop;
-    },
-  };
+  }, options.onError);
 }
