@@ -36,7 +36,14 @@ export async function replayNextSegment(s: IngestState): Promise<boolean> {
   if (seg === segs.at(-1) && seg.fd !== undefined) s.behind = false;
   spool.nextToReplay();
   const readings = spool.read(seg);
-  await writeAll(s, readings);
+  try {
+    await writeAll(s, readings);
+  } catch (err) {
+    // Still behind: the segment waits for the next run (without this, a store failure
+    // while replaying the last segment left it unreplayed, and a full spool full, for good).
+    s.behind = true;
+    throw err;
+  }
   s.metrics.ingestReplayed.inc(readings.length);
   spool.release(seg);
   s.spoolBacklog = s.countBacklog();

@@ -32,11 +32,11 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
       memoryMaxReadings: 20, writeConcurrency: 2, spool: { dir: `${dir}/spool`, maxBytes, segmentMaxReadings: 25, segmentMaxMs: 100, fsyncIntervalMs: 20 },
     }));
 
-  /** The real influxd, each write delayed by `delayMs`, failing while `down()` says so. */
-  const slowed = (delayMs: number, down: () => boolean = () => false): Store =>
+  /** The real influxd, each write delayed by `delayMs`, failing while `down(readings)` says so. */
+  const slowed = (delayMs: number, down: (rs: Parameters<Store['writeReadings']>[0]) => boolean = () => false): Store =>
     Object.assign(Object.create(store) as Store, {
       writeReadings: async (rs: Parameters<Store['writeReadings']>[0]) => {
-        if (down()) throw new Error('store down (test)');
+        if (down(rs)) throw new Error('store down (test)');
         await new Promise((r) => setTimeout(r, delayMs));
         return store.writeReadings(rs);
       },
@@ -159,5 +159,26 @@ describe('ingest spool: backpressure and replay against a real influxd', () => {
     await worker.flush();
     await waitFor(async () => (await store.countReadings({ sensorId: sensor, from: t0, to: t0 + 109 })) === 110 || undefined, { what: '110 readings stored', timeoutMs: 20_000 });
     await worker.stop();
+  });
+
+  it('replays the open spool segment again when the store fails during its replay (it was left unreplayed, and a full spool stayed full)', async () => {
+    const sensor = 'cement-liguo.noise-1';
+    const t0 = Date.now() - 30_000;
+    // Memory takes the first 20 readings; the next 10 go to the one open segment only. The
+    // first write of those fails once: the store goes down during the segment's replay.
+    let failed = false;
+    const store1 = slowed(0, (rs) => {
+      if (failed || !rs.some((r) => r.ts >= t0 + 20)) return false;
+      failed = true;
+      return true;
+    });
+    const worker = laggingWorker(store1, createMetrics(), 20, { dir: `${dir}/spool-open`, segmentMaxReadings: 1000, segmentMaxMs: 60_000 });
+    await worker.start({ subscribe: false });
+    const msg = (i: number) => JSON.stringify({ readings: Array.from({ length: 10 }, (_, j) => ({ sensor, ts: t0 + i * 10 + j, value: 80, unit: 'dB(A)' })) });
+    for (let i = 0; i < 3; i++) await gw.publishAsync(topics.up(E, 'gw1'), msg(i), { qos: 1 });
+    await waitFor(async () => (await store.countReadings({ sensorId: sensor, from: t0, to: t0 + 29 })) === 30 || undefined, { what: '30 readings stored, the failed replay retried', timeoutMs: 15_000 });
+    expect(failed).toBe(true);
+    await worker.stop();
+    expect(readdirSync(`${dir}/spool-open`)).toEqual([]);
   });
 });
