@@ -7,10 +7,10 @@ import type { Shipper } from './shipper.ts';
  * nothing is taken), keep them in memory for the fast path unless the store is behind,
  * tell the listeners, and ship once a batch is full.
  */
-export function accept(s: IngestState, shipper: Pick<Shipper, 'ship' | 'schedule'>, readings: Reading[]): void {
+export function accept(s: IngestState, shipper: Pick<Shipper, 'ship' | 'schedule'>, readings: Reading[], lines?: string): void {
   const { config, log, metrics: m } = s;
   const live = !s.behind && s.memReadings + readings.length <= config.memoryMaxReadings;
-  const seg = s.spool.append(readings, live);
+  const seg = s.spool.append(readings, live, lines);
   if (live) {
     s.mem.push({ seq: seg.seq, readings });
     s.memReadings += readings.length;

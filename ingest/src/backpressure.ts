@@ -18,11 +18,11 @@ export function createBackpressure(s: IngestState, accept: (readings: Reading[])
    * what arrives meanwhile, and without this the replay would then race an intake the
    * store cannot keep up with, so the lag would grow until the spool filled.
    */
-  const lagging = () => s.retryDelayMs === 0 && s.memReadings + s.spoolBacklog >= ackMaxPending;
+  const lagging = () => s.retryDelayMs === 0 && s.memReadings + s.grouped + s.spoolBacklog >= ackMaxPending;
 
   return {
     /** Why a new message must wait, if it must. */
-    mustWait: (): WaitReason | undefined => (spool.full() ? 'spool-full' : lagging() ? 'store-lag' : blocked.length ? 'queued' : undefined),
+    mustWait: (): WaitReason | undefined => (spool.full(s.groupedBytes) ? 'spool-full' : lagging() ? 'store-lag' : blocked.length ? 'queued' : undefined),
 
     /** Hold a message's acknowledgement: the promise settles when its readings are in the spool. */
     hold(readings: Reading[], wait: WaitReason): Promise<void> {

@@ -9,7 +9,8 @@ import type { RejectionReport } from './report-rejections.ts';
 import { errorName, unexpected } from './unexpected-error.ts';
 
 export interface MessageSteps {
-  accept: (readings: Reading[]) => void;
+  /** Appends to the spool with the other messages of this run of the event loop (accept-group.ts). */
+  accept: (readings: Reading[]) => Promise<void>;
   backpressure: Pick<Backpressure, 'mustWait' | 'hold'>;
   report: RejectionReport;
 }
@@ -39,17 +40,8 @@ export function createMessageHandler(s: IngestState, steps: MessageSteps) {
     let spooled: Promise<void> | undefined;
     if (accepted.length) {
       const wait = backpressure.mustWait();
-      if (wait) spooled = backpressure.hold(accepted, wait);
-      else {
-        try {
-          accept(accepted);
-        } catch (err) {
-          // The spool could not take it (disk full, I/O error): no PUBACK, so the gateway keeps the message.
-          s.log.error({ err: (err as Error).message }, 'spool append failed; the message is not acknowledged');
-          spooled = Promise.reject(err as Error);
-          spooled.catch(() => {}); // handled by the broker (done(err)); never an unhandled rejection here
-        }
-      }
+      // A failed append rejects `spooled`: no PUBACK, so the gateway keeps the message.
+      spooled = wait ? backpressure.hold(accepted, wait) : accept(accepted);
     }
     if (rejected.length) report(topic, t, checked.received, accepted.length, rejected);
     return { accepted: accepted.length, rejected, spooled };

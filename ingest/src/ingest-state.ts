@@ -34,6 +34,10 @@ export interface IngestState {
   /** Messages accepted on the fast path, not yet stored, oldest first; at most `memoryMaxReadings` readings. */
   mem: MemEntry[];
   memReadings: number;
+  /** Readings checked in this run of the event loop, waiting for their group's spool append (accept-group.ts). */
+  grouped: number;
+  /** Their spool bytes: the spool counts as full when its size and these reach its limit. */
+  groupedBytes: number;
   /** Shipping from the spool files rather than memory: the store fell behind, or segments were left by an earlier run. */
   behind: boolean;
   /**
@@ -63,6 +67,8 @@ export function createIngestState(deps: IngestDeps, config: IngestConfig): Inges
     recent: new RecentTimestamps(),
     mem: [],
     memReadings: 0,
+    grouped: 0,
+    groupedBytes: 0,
     behind: spool.segments().length > 0,
     spoolBacklog: countBacklog(),
     retryDelayMs: 0,

@@ -2,6 +2,7 @@ import type { ErrMessage } from '../../core/src/err-message.ts';
 import { topics } from '../../core/src/topics.ts';
 import type { Reading } from '../../core/src/types.ts';
 import { accept } from './accept.ts';
+import { createAcceptGroup } from './accept-group.ts';
 import { createBackpressure } from './backpressure.ts';
 import { createMessageHandler } from './handle-message.ts';
 import { createIngestState } from './ingest-state.ts';
@@ -35,9 +36,9 @@ export function createIngestWorker(deps: IngestDeps, config: IngestConfig): Inge
   // The shipper lets held messages in as store writes make room, and a held message that
   // goes in is accepted, which may ship: the three refer to each other through these closures.
   const shipper = createShipper(s, () => backpressure.release());
-  const take = (readings: Reading[]) => accept(s, shipper, readings);
+  const take = (readings: Reading[], lines?: string) => accept(s, shipper, readings, lines);
   const backpressure = createBackpressure(s, take, shipper.schedule);
-  const { handle, receive } = createMessageHandler(s, { accept: take, backpressure, report: createRejectionReport(s) });
+  const { handle, receive } = createMessageHandler(s, { accept: createAcceptGroup(s, take).add, backpressure, report: createRejectionReport(s) });
 
   return {
     handle,

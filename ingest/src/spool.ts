@@ -42,7 +42,8 @@ export interface Segment {
 
 type Tuple = [enterpriseId: string, gatewayId: string, sensorId: string, agent: string, ts: number, value: number, unit: string, valueStd: number];
 
-const encode = (rs: readonly Reading[]) => JSON.stringify(rs.map((r): Tuple => [r.enterpriseId, r.gatewayId, r.sensorId, r.agent, r.ts, r.value, r.unit, r.valueStd])) + '\n';
+/** One spool line: a message's readings (or a group's: accept-group.ts joins their lines). */
+export const encodeLine = (rs: readonly Reading[]): string => JSON.stringify(rs.map((r): Tuple => [r.enterpriseId, r.gatewayId, r.sensorId, r.agent, r.ts, r.value, r.unit, r.valueStd])) + '\n';
 
 const decodeLine = (line: string): Reading[] =>
   (JSON.parse(line) as Tuple[]).map(([enterpriseId, gatewayId, sensorId, agent, ts, value, unit, valueStd]) => ({ enterpriseId, gatewayId, sensorId, agent, ts, value, unit, valueStd }));
@@ -127,20 +128,20 @@ export function createSpool(config: SpoolConfig, logger: Logger, now: () => numb
   fsyncTimer.unref();
 
   return {
-    full: () => totalBytes >= config.maxBytes,
+    /** At its size limit, or would be with `extraBytes` more (readings waiting to be appended). */
+    full: (extraBytes = 0) => totalBytes + extraBytes >= config.maxBytes,
     bytes: () => totalBytes,
     segments: () => segments as readonly Segment[],
 
-    /** Append one message's readings; returns the segment they went to. */
-    append(readings: readonly Reading[], inMemory: boolean): Segment {
+    /** Append readings (`lines`: their encodeLine text, when already made); returns the segment they went to. */
+    append(readings: readonly Reading[], inMemory: boolean, lines = encodeLine(readings)): Segment {
       let s = current();
       if (!s || s.readings >= config.segmentMaxReadings || now() - s.openedAt >= config.segmentMaxMs) {
         if (s) close(s);
         s = open(inMemory);
       }
       if (!inMemory) s.inMemory = false;
-      const line = encode(readings);
-      const bytes = writeSync(s.fd!, line);
+      const bytes = writeSync(s.fd!, lines);
       s.readings += readings.length;
       s.bytes += bytes;
       totalBytes += bytes;
