@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadCatalogue } from '../core/src/agents.ts';
-import { createAedesBus, createMqttBus, type MqttBus } from '../core/src/bus.ts';
+import type { MqttBus } from '../core/src/bus.ts';
 import type { Config } from '../core/src/config.ts';
 import { HwError } from '../core/src/errors.ts';
 import { startHealthReports } from '../core/src/health.ts';
@@ -18,15 +18,25 @@ import { createInProcessTransport, type CommandHandler, type EventHandler, type 
 import { createStreamsTransport } from '../core/src/transport-streams.ts';
 import { createWatermarks } from '../core/src/streams/watermarks.ts';
 import { createPartitionLeases } from '../core/src/streams/partition-lease.ts';
-import { createRedisSessions } from '../api/src/redis-sessions.ts';
 import { fnv1a } from '../core/src/fnv1a.ts';
 import { ownedPartitions, type WorkerShare } from '../core/src/worker-share.ts';
 import type { GatewaySim } from '../simulators/src/gateway-sim.ts';
-import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
 import { reloadRegistryOnSighup } from './registry-reload.ts';
 import { inProcessHealth } from './service-health.ts';
-import { apiUnit, brokerUnit, ingestUnit, rulesUnit, type BrokerUnit, type IngestUnit, type RulesUnit, type Unit, type UnitContext } from './units.ts';
+import type { RulesUnit } from './units/rules.ts';
+import type { Unit, UnitContext } from './units/unit.ts';
 import { START_ORDER, WIRING, consumedBy, type Topology } from './wiring.ts';
+
+/**
+ * Each unit's module, loaded when a process runs it: a split service loads its own part
+ * only (the broker never loads the API's web framework, nor the API the broker).
+ */
+const units = {
+  broker: () => import('./units/broker.ts'),
+  ingest: () => import('./units/ingest.ts'),
+  rules: () => import('./units/rules.ts'),
+  api: () => import('./units/api.ts'),
+};
 
 /**
  * One composition for both topologies (DESIGN.md "Data flow"): the same units, wired from
@@ -78,15 +88,16 @@ export interface RunningAll {
 /** Every part in one process: broker, ingest, rules, API + dashboard, simulated gateways. */
 export async function composeAll(config: Readonly<Config>, logger: Logger): Promise<RunningAll> {
   const { catalogue, registry, metrics, stopReloading } = shared(config, logger);
-  const store = createStore(config, logger);
+  const store = await createStore(config, logger);
   const transport = createInProcessTransport(logger);
   const ctx: UnitContext & { store: Store } = { config, logger, topology: 'all', registry, catalogue, metrics, transport, store };
+  const [{ brokerUnit }, { ingestUnit }, { rulesUnit }, { apiUnit }, { createAedesBus }] = await Promise.all([units.broker(), units.ingest(), units.rules(), units.api(), import('../core/src/bus.ts')]);
   const broker = brokerUnit(ctx);
   const rules = rulesUnit(ctx);
   const ingest = ingestUnit(ctx, { bus: createAedesBus(broker.broker.aedes) });
   const api = apiUnit(ctx, { health: inProcessHealth({ broker: broker.broker, ingest: ingest.worker, rules: rules.engine, config }), insights: rules.engine });
-  const units: Record<string, Unit> = { broker, ingest, rules, api };
-  await wire(Object.values(units), 'all', transport);
+  const byName: Record<string, Unit> = { broker, ingest, rules, api };
+  await wire(Object.values(byName), 'all', transport);
 
   const started: Unit[] = [];
   const stopStarted = async () => {
@@ -95,9 +106,9 @@ export async function composeAll(config: Readonly<Config>, logger: Logger): Prom
   try {
     await store.start();
     for (const name of START_ORDER) {
-      await units[name]!.start();
-      started.push(units[name]!);
-      await units[name]!.ready?.();
+      await byName[name]!.start();
+      started.push(byName[name]!);
+      await byName[name]!.ready?.();
     }
     await transport.start();
   } catch (err) {
@@ -107,6 +118,7 @@ export async function composeAll(config: Readonly<Config>, logger: Logger): Prom
     throw err;
   }
   const mqttPort = broker.broker.port();
+  const { createFleet, readCredentials } = await import('../simulators/src/fleet.ts');
   const fleet = config.simulate.enabled && existsSync(config.simulate.credentials)
     ? createFleet(registry.current, readCredentials(config.simulate.credentials), catalogue, logger, {
       url: `mqtt://127.0.0.1:${mqttPort}`, intervalMs: config.simulate.intervalMs, incidentEveryS: config.simulate.incidentEveryS,
@@ -141,10 +153,11 @@ export interface Running {
  * The ingest service's connection to the broker, for the err messages it sends gateways
  * (clean session: gateway messages reach ingest through Redis, not MQTT).
  */
-function errBus(config: Readonly<Config>, instance: string): MqttBus {
+async function errBus(config: Readonly<Config>, instance: string): Promise<MqttBus> {
   if (!config.service.brokerUrl || !config.service.password) {
     throw new HwError('HW_ERR_CONFIG', 'ingest answers gateways on their err topic through the broker: set HW_SERVICE_BROKER_URL and HW_SERVICE_PASSWORD (the broker\'s HW_SERVICE_PASSWORD)');
   }
+  const { createMqttBus } = await import('../core/src/bus.ts');
   return createMqttBus(config.service.brokerUrl, config.service.username, config.service.password, `hw-ingest-${instance.slice(0, 40)}-${randomUUID().slice(0, 8)}`, { persistent: false });
 }
 
@@ -167,17 +180,20 @@ export async function composeService(name: 'broker' | 'ingest' | 'rules' | 'api'
   const transport = createStreamsTransport({
     redis, logger, instance: `${name}-${instance}`, partitions: P, owned, maxBacklog: config.streams.maxBacklog, consume: { claimIdleMs: config.streams.claimIdleMs },
   });
-  const store = name === 'broker' ? undefined : createStore(config, logger);
+  const store = name === 'broker' ? undefined : await createStore(config, logger);
   const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics, transport };
   let bus: MqttBus | undefined;
   // The API's sessions live in Redis (any replica accepts any token); the store keeps this client open for us to close.
   const sessionRedis = name === 'api' ? new Redis(config.streams.redisUrl, { lazyConnect: true }) : undefined;
   sessionRedis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error (sessions)'));
   let unit: Unit;
-  if (name === 'broker') unit = brokerUnit(ctx);
-  else if (name === 'ingest') unit = ingestUnit({ ...ctx, store: store! }, { bus: (bus = errBus(config, instance)) });
-  else if (name === 'rules') unit = rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined, watermarks: createWatermarks(redis, 'hw:rules:evaluated') });
-  else unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
+  if (name === 'broker') unit = (await units.broker()).brokerUnit(ctx);
+  else if (name === 'ingest') unit = (await units.ingest()).ingestUnit({ ...ctx, store: store! }, { bus: (bus = await errBus(config, instance)) });
+  else if (name === 'rules') unit = (await units.rules()).rulesUnit({ ...ctx, store: store! }, { owns: owned ? ownsPartitions(owned, P) : undefined, watermarks: createWatermarks(redis, 'hw:rules:evaluated') });
+  else {
+    const [{ apiUnit }, { createRedisSessions }] = await Promise.all([units.api(), import('../api/src/redis-sessions.ts')]);
+    unit = apiUnit({ ...ctx, store: store! }, undefined, { sessions: createRedisSessions({ redis: sessionRedis!, ttlMs: config.http.sessionTtlS * 1000, logger }) });
+  }
   // Connected before wiring: the API's subscription reads where the alert stream stands.
   await redis.connect();
   await sessionRedis?.connect();

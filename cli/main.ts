@@ -1,10 +1,7 @@
 import { HwError } from '../core/src/errors.ts';
 import { loadConfig, configLeaves } from '../core/src/config.ts';
 import { createLogger, type Logger } from '../core/src/logger.ts';
-import { startAll } from './all.ts';
-import { EXPOSURE_SUBCOMMANDS, runExposureCli } from './exposure.ts';
 import { loadCatalogue } from '../core/src/agents.ts';
-import { runApi, runBroker, runIngest, runRules, runSimulate } from './services.ts';
 
 const USAGE = `hazardwatch <command>
 
@@ -18,6 +15,9 @@ const USAGE = `hazardwatch <command>
   config     list every setting, its environment variable and default
 `;
 
+/** Which code runs, in the ready line: the build (bin/hazardwatch.js found it fresh) or the TypeScript sources. */
+const CODE = import.meta.url.includes('/dist/server/') ? 'build' : 'sources';
+
 export async function main(argv: string[]): Promise<number> {
   const [command = 'all', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'exposure') {
+    const { EXPOSURE_SUBCOMMANDS, runExposureCli } = await import('./exposure.ts');
     const chunks: Buffer[] = [];
     // lexw, adjust and radon take arguments only: do not wait for standard input.
     if (!(rest[0] !== undefined && Object.hasOwn(EXPOSURE_SUBCOMMANDS, rest[0]))) for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -50,9 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   switch (command) {
     case 'all': {
-      const running = await startAll(config, logger);
+      // Each command loads its own modules only (a split service does not load the others').
+      const running = await (await import('./all.ts')).startAll(config, logger);
       // The ready line is logged whatever the level: supervisors and tests wait for it.
-      logger.child({}, { level: 'info' }).info({ mqttPort: running.mqttPort, httpPort: running.httpPort, simulatedGateways: running.sims.length }, 'ready');
+      logger.child({}, { level: 'info' }).info({ mqttPort: running.mqttPort, httpPort: running.httpPort, simulatedGateways: running.sims.length, code: CODE }, 'ready');
       const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
       process.stderr.write(
         `\n  hazardwatch is running\n` +
@@ -69,10 +71,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'rules':
     case 'api':
     case 'simulate': {
+      const { runApi, runBroker, runIngest, runRules, runSimulate } = await import('./services.ts');
       const run = { broker: runBroker, ingest: runIngest, rules: runRules, api: runApi, simulate: runSimulate }[command];
       const running = await run(config, logger, rest);
       if (running.done) return 0;
-      logger.child({}, { level: 'info' }).info(running.describe, 'ready');
+      logger.child({}, { level: 'info' }).info({ ...running.describe, code: CODE }, 'ready');
       stopOnSignals(running, logger);
       return -1;
     }

@@ -5,9 +5,6 @@ import { HwError } from '../core/src/errors.ts';
 import type { Logger } from '../core/src/logger.ts';
 import { loadRegistryFile, RegistryHolder } from '../core/src/registry.ts';
 import { parseWorkerShare } from '../core/src/worker-share.ts';
-import { createFleet, readCredentials } from '../simulators/src/fleet.ts';
-import { parseFaults } from '../simulators/src/faults.ts';
-import { generateRegistry } from '../simulators/src/generate.ts';
 import { composeService, type Running } from './compose.ts';
 import { reloadRegistryOnSighup } from './registry-reload.ts';
 
@@ -41,6 +38,7 @@ const flag = (args: string[], name: string) => (args.includes(name) ? args[args.
  */
 export async function runSimulate(config: Readonly<Config>, logger: Logger, args: string[]): Promise<Running> {
   if (args[0] === 'generate') {
+    const { generateRegistry } = await import('../simulators/src/generate.ts');
     const gateways = Number(flag(args, '--gateways') ?? 100);
     const sensors = Number(flag(args, '--sensors') ?? 10);
     const outDir = flag(args, '--out') ?? 'data/sim';
@@ -49,6 +47,7 @@ export async function runSimulate(config: Readonly<Config>, logger: Logger, args
     process.stderr.write(`wrote ${out.registry} and ${out.credentials}\nrun: HW_REGISTRY=${out.registry} HW_SIMULATE_ENABLED=false npm start\nthen: HW_REGISTRY=${out.registry} npx hazardwatch simulate --credentials ${out.credentials}\n`);
     return { describe: { service: 'simulate generate', ...out }, stop: async () => {}, done: true };
   }
+  const [{ createFleet, readCredentials }, { parseFaults }] = await Promise.all([import('../simulators/src/fleet.ts'), import('../simulators/src/faults.ts')]);
   const catalogue = loadCatalogue();
   const registry = new RegistryHolder(loadRegistryFile(config.registry, catalogue), () => loadRegistryFile(config.registry, catalogue));
   const stopReloading = reloadRegistryOnSighup(registry, logger);

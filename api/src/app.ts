@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../core/src/paths.ts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
@@ -90,7 +90,7 @@ export interface HazardwatchApp {
   onReadings(readings: readonly Reading[]): void;
 }
 
-const DEFAULT_DASHBOARD = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+const DEFAULT_DASHBOARD = fromRoot('dashboard/dist');
 
 // A field with a default is optional (the default fills it), and is declared so in OpenAPI.
 const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000, default: '' })) }, { additionalProperties: false });

@@ -11,7 +11,10 @@ import { loadRegistryFile, RegistryHolder } from '../../core/src/registry.ts';
 import { createStore } from '../../core/src/store/index.ts';
 import { createInProcessTransport } from '../../core/src/transport.ts';
 import { composeAll, wire } from '../compose.ts';
-import { apiUnit, brokerUnit, ingestUnit, rulesUnit } from '../units.ts';
+import { apiUnit } from '../units/api.ts';
+import { brokerUnit } from '../units/broker.ts';
+import { ingestUnit } from '../units/ingest.ts';
+import { rulesUnit } from '../units/rules.ts';
 import { PIPELINE_COMMANDS, PIPELINE_EVENTS } from '../../core/src/pipeline-events.ts';
 import { STREAM_ROUTES } from '../../core/src/transport-streams.ts';
 import { WIRING, type Topology } from '../wiring.ts';
@@ -63,7 +66,7 @@ describe('the wiring table (cli/wiring.ts)', () => {
     // Each unit on its own transport, as in its own process (built, not started: constructors only assign).
     for (const make of ['broker', 'ingest', 'rules', 'api'] as const) {
       const transport = createInProcessTransport(logger);
-      const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics: createMetrics(), transport, store: createStore(config, logger) };
+      const ctx = { config, logger, topology: 'services' as const, registry, catalogue, metrics: createMetrics(), transport, store: await createStore(config, logger) };
       const unit = make === 'broker' ? brokerUnit(ctx)
         : make === 'ingest' ? ingestUnit(ctx, { bus: createAedesBus(brokerUnit(ctx).broker.aedes) })
         : make === 'rules' ? rulesUnit(ctx)

@@ -1,12 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { HwError } from './errors.ts';
+import { fromRoot } from './paths.ts';
 
-const DATA_DIR = fileURLToPath(new URL('../data/', import.meta.url));
+const DATA_DIR = fromRoot('core/data');
 
 const StatusTag = Type.Union([Type.Literal('V'), Type.Literal('S'), Type.Literal('M'), Type.Literal('C')]);
 
