@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { startInfluxd } from '../test/influxd.ts';
 import { spawnAll } from '../test/spawn-all.ts';
 import { startDistributed } from './dist.ts';
-import { drain, runLoad, writeBenchRegistry } from './load-fixture.ts';
+import { drain, nextBaseTs, runLoad, writeBenchRegistry } from './load-fixture.ts';
 import { cpuPer1k, cpuSnapshot, memMb, type Charged } from './proc-stats.ts';
 
 const argv = process.argv.slice(2);
@@ -39,13 +39,13 @@ const log = (...a: unknown[]) => console.error('[dist-probe]', ...a);
 const dir = mkdtempSync(join(tmpdir(), 'hw-dist-probe-'));
 const { registryPath, loadGateways } = await writeBenchRegistry(dir, 1);
 const influx = await startInfluxd();
-let baseTs = Date.now() - 20 * 24 * 3600_000; // each phase gets its own timestamp range
+let baseTs = nextBaseTs(); // each phase gets its own timestamp range (bench/load-fixture.ts)
 
 interface Target { port: number; db: string; charged: Charged[]; stored: number }
 async function phase(name: string, t: Target, spec: { durationS: number; rate: number; readingsPerMessage: number; inflight?: number }) {
   const cpu0 = cpuSnapshot(t.charged);
   const r = await runLoad({ port: t.port, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
-  baseTs += 2 * 24 * 3600_000;
+  baseTs = nextBaseTs(r);
   const expected = t.stored + r.readingsAcked;
   const { lagMs, stored } = await drain(influx.url, t.db, expected);
   t.stored = stored;
@@ -65,7 +65,7 @@ const out: Record<string, unknown> = { seconds, load: (await import('node:os')).
 if (has('--all')) {
   const hw = await spawnAll({
     HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: 'probe_all', HW_REGISTRY: registryPath, HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
-    HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000), HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
+    HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
   }, nodeArgs);
   const p = phases({ port: hw.mqttPort, db: 'probe_all', charged: [{ name: 'all', pid: hw.child.pid! }, { name: 'influxd', pid: influx.pid! }], stored: 0 }, 'all-in-one');
   await p.warm();

@@ -33,9 +33,8 @@ export async function startDistributed(o: DistOptions): Promise<DistUnderTest> {
     influxUrl: o.influxUrl, database: o.database, ingestWorkers: 2, rulesWorkers: 2, apiReplicas: 1, nodeArgs: o.nodeArgs,
     env: {
       HW_REGISTRY: o.registryPath, HW_LOG_LEVEL: 'warn', HW_SERVICE_PASSWORD: 'bench-dist-secret',
-      // As the all-in-one's phases: 20-day-old timestamps are valid, and the load
-      // generator's 20 connections each send far more than a real gateway.
-      HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000), HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
+      // As the all-in-one's phases: the load generator's 20 connections each send far more than a real gateway.
+      HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
       // The default (5 s), not the tests' 500 ms: health reports are not part of the load.
       HW_SERVICE_HEALTH_REPORT_MS: '5000',
     },

@@ -18,7 +18,15 @@ export const G = 20;
 export const M = 10;
 
 export interface LoadGateway { user: string; secret?: string; topic: string; sensors: [id: string, unit: string, value: number][] }
-export interface LoadResult { sent: number; acked: number; errors: number; elapsedS: number; readingsAcked: number; ackP50Ms: number | null; ackP99Ms: number | null }
+export interface LoadResult { sent: number; acked: number; errors: number; elapsedS: number; lastTs: number; readingsAcked: number; ackP50Ms: number | null; ackP99Ms: number | null }
+
+/**
+ * The first reading timestamp of the next load phase: now, as live gateways send (the
+ * rules engine's windows then slide as in production: a reading hours behind the newest
+ * one takes the slow path of rules/src/window.ts), and after every timestamp of the
+ * phase before, so no reading overwrites another in the store (same series, same time).
+ */
+export const nextBaseTs = (prev?: LoadResult): number => Math.max(Date.now(), (prev?.lastTs ?? 0) + 1);
 
 /** Runs bench/load.ts in a process of its own (so it shares no event loop with the system under test) and returns its result line. */
 export function runLoad(spec: Record<string, unknown>): Promise<LoadResult> {

@@ -25,6 +25,8 @@ interface LoadSpec {
 const spec = JSON.parse(process.argv[2]!) as LoadSpec;
 const latencies: number[] = [];
 let sent = 0;
+// The newest reading timestamp sent (the next phase starts after it, so phases never overlap).
+let lastTs = spec.baseTs;
 let acked = 0;
 let errors = 0;
 
@@ -63,7 +65,9 @@ await Promise.all(
       const readings = [];
       for (let j = 0; j < spec.readingsPerMessage; j++, k++) {
         const [sensor, unit, value] = g.sensors[k % m]!;
-        readings.push({ sensor, value, unit, ts: spec.baseTs + Math.floor(k / m) });
+        const ts = spec.baseTs + Math.floor(k / m);
+        if (ts > lastTs) lastTs = ts;
+        readings.push({ sensor, value, unit, ts });
       }
       const payload = JSON.stringify({ readings });
       const t0 = performance.now();
@@ -90,5 +94,5 @@ const elapsedS = (Date.now() - start) / 1000;
 await Promise.all(clients.map((c) => c.endAsync()));
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? null;
-process.stdout.write(JSON.stringify({ sent, acked, errors, elapsedS, readingsAcked: acked * spec.readingsPerMessage, ackP50Ms: q(0.5), ackP99Ms: q(0.99) }) + '\n');
+process.stdout.write(JSON.stringify({ sent, acked, errors, elapsedS, lastTs, readingsAcked: acked * spec.readingsPerMessage, ackP50Ms: q(0.5), ackP99Ms: q(0.99) }) + '\n');
 process.exit(0);

@@ -23,7 +23,7 @@ import { freePort, waitFor } from '../test/ports.ts';
 import { spawnAll } from '../test/spawn-all.ts';
 import { benchBrokers, medians } from './broker.ts';
 import { startDistributed } from './dist.ts';
-import { drain, G, M, runLoad, writeBenchRegistry } from './load-fixture.ts';
+import { drain, G, M, nextBaseTs, runLoad, writeBenchRegistry } from './load-fixture.ts';
 import { cpuPer1k, cpuSnapshot, memMb, sampleRss, type Charged } from './proc-stats.ts';
 import { login, openSocket } from '../test/clients.ts';
 import { updateBenchmarks } from './report.ts';
@@ -57,14 +57,13 @@ const influx = await startInfluxd();
 const db = 'bench';
 const hw = await spawnAll({
   HW_INFLUX_URL: influx.url, HW_INFLUX_DATABASE: db, HW_REGISTRY: registryPath, HW_DATA_DIR: join(dir, 'data'), HW_LOG_LEVEL: 'warn',
-  HW_INGEST_MAX_AGE_MS: String(30 * 24 * 3600_000),
   // The load generator's 20 connections each send far more than a real gateway.
   HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
 }, PROFILE ? PROFILE_ARGS : []);
 const pid = hw.child.pid!;
 
 
-let baseTs = Date.now() - 20 * 24 * 3600_000; // each phase gets its own timestamp range
+let baseTs = nextBaseTs(); // each phase gets its own timestamp range (bench/load-fixture.ts)
 let expectedStored = 0;
 /**
  * Where a phase sends its load: the all-in-one by default, or the distributed topology.
@@ -76,7 +75,7 @@ let target: Target = { port: hw.mqttPort, db, pids: [pid], charged: [{ name: 'al
 async function phase(name: string, spec: { durationS: number; rate: number; readingsPerMessage: number; inflight?: number }) {
   const cpu0 = cpuSnapshot(target.charged);
   const r = await runLoad({ port: target.port, gateways: loadGateways, baseTs, qos: 1, inflight: spec.inflight ?? 64, ...spec });
-  baseTs += 2 * 24 * 3600_000;
+  baseTs = nextBaseTs(r);
   const exp = target.db === db ? { get: () => expectedStored, set: (v: number) => (expectedStored = v) } : { get: () => target.expected.n, set: (v: number) => (target.expected.n = v) };
   exp.set(exp.get() + r.readingsAcked);
   const { lagMs, stored } = await drain(influx.url, target.db, exp.get());
