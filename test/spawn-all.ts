@@ -31,8 +31,10 @@ export function spawnHw(args: string[], env: Record<string, string> = {}, nodeAr
  */
 export function startHw(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): { child: ChildProcess; logs: string[]; spawned: Promise<SpawnedHw> } {
   const dataDir = env.HW_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hw-proc-'));
-  // The same V8 flag as the bin script's shebang, so tests and benchmarks run what users run.
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
+  // What users run: `npm start` gives the all-in-one the bin script's V8 flag (a larger young
+  // generation for its ingest path); docker-compose.yml runs each split service with Node's defaults.
+  const v8Flags = args[0] === 'all' ? ['--max-semi-space-size=32'] : [];
+  const child = spawn(process.execPath, [...v8Flags, ...nodeArgs, join(ROOT, 'bin/hazardwatch.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HW_MQTT_PORT: '0', HW_HTTP_PORT: '0', HW_MQTT_HOST: '127.0.0.1', HW_HTTP_HOST: '127.0.0.1', HW_DATA_DIR: dataDir, HW_SIMULATE_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
