@@ -72,6 +72,12 @@ export interface StreamsTransportOptions {
 
 /** Messages packed per stream entry (docs/streams.md "Measured cost": packing multiplies messages/s). */
 const PACK = 50;
+/**
+ * Entries per partition one consumer reads at a time. Entries hold at most PACK messages
+ * and 1 MiB (partitioned-log.ts maxEntryChars), so one read brings at most P × 8 MiB into
+ * a worker's memory (64 MiB with the default 8 partitions), whatever size gateways send.
+ */
+const READ_COUNT = 8;
 /** The pipeline log's backlog limit, entries per partition: reached, ingest waits (and the `up` backlog then holds gateways back). */
 const PIPELINE_MAX_BACKLOG = 200_000;
 /** Publishes waiting for Redis at most; beyond, publish() is refused and logged (flush() still waits for the rest). */
@@ -330,15 +336,15 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       await pipeline.start();
       const groupOf = (events: readonly PipelineEvent[]) => events.some((e) => handlers.get(e)?.some((h) => !h.everyReplica));
       if (handlers.get('gateway.up')?.length) {
-        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: 20, deadLetterFailures: false, ...opts.consume }));
+        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: READ_COUNT, deadLetterFailures: false, ...opts.consume }));
       }
       if (groupOf(PIPELINE_EVENTS)) {
-        consumers.push(pipeline.consume('rules', opts.instance, (batch) => handleBatch(batch, (m) => dispatch(m.e, m.p as never, false)), { count: 20, deadLetterFailures: false, ...opts.consume, partitions: owned }));
+        consumers.push(pipeline.consume('rules', opts.instance, (batch) => handleBatch(batch, (m) => dispatch(m.e, m.p as never, false)), { count: READ_COUNT, deadLetterFailures: false, ...opts.consume, partitions: owned }));
       }
       if (PIPELINE_EVENTS.some((e) => handlers.get(e)?.some((h) => h.everyReplica))) {
         followers.push(followLog(redis, Array.from({ length: P }, (_, p) => pipeline.streamKey(p)), pipelineCodec, (entries) => {
           for (const e of entries) for (const p of dispatch(e.payload.e, e.payload.p as never, true)) p.catch((err: unknown) => log.error({ err }, 'a consumer failed'));
-        }, { onError: (err) => log.debug({ err }, 'pipeline follow read failed; retrying') }));
+        }, { count: READ_COUNT, onError: (err) => log.debug({ err }, 'pipeline follow read failed; retrying') }));
       }
       if (handlers.get('alert.event')?.length) {
         // From the newest event when it subscribed: what came before is loaded from the store (the API's history) and replayed from the stream on request.

@@ -73,6 +73,24 @@ describe('partitioned stream log (real redis-server)', () => {
     await log.stop();
   });
 
+  it('closes a packed entry at maxEntryChars, so one read of COUNT entries is bounded in bytes whatever size messages are', async () => {
+    const log = createPartitionedLog<{ e: string; seq: number; pad: string }>({ redis }, { name: 'capped', partitions: 1, groups: ['ingest'], maxBacklog: 100_000, maxPerEntry: 50, maxEntryChars: 10_000 });
+    await log.start();
+    // 40 messages of ~3,000 characters: three fit in an entry, not 50.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.append('k', { e: 'k', seq: i, pad: 'x'.repeat(3000) })));
+    const entries = (await redis.xrange('capped:0', '-', '+')) as [string, string[]][];
+    expect(entries.length).toBeGreaterThanOrEqual(Math.ceil(40 / 3));
+    for (const [, fields] of entries) {
+      const chars = fields.filter((_, i) => i % 4 === 3).reduce((n, d) => n + d.length, 0);
+      expect(chars).toBeLessThanOrEqual(10_000);
+    }
+    // A message larger than the limit still goes, in an entry of its own.
+    await log.append('k', { e: 'k', seq: 99, pad: 'y'.repeat(20_000) });
+    const last = ((await redis.xrevrange('capped:0', '+', '-', 'COUNT', 1)) as [string, string[]][])[0]![1];
+    expect(last.length).toBe(4);
+    await log.stop();
+  });
+
   it('refuses a bad configuration with HW_ERR_CONFIG naming the option', () => {
     const ok = { name: 'cfg', partitions: 2, groups: ['g'], maxBacklog: 10 };
     expect(() => createPartitionedLog({ redis }, { ...ok, partitions: 0 })).toThrow(/partitions must be an integer in 1…1024, got 0/);

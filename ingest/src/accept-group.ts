@@ -3,6 +3,13 @@ import type { IngestState } from './ingest-state.ts';
 import { encodeLine } from './spool.ts';
 
 /**
+ * A group is appended at once when its lines reach this size: what one event-loop run
+ * brings in is bounded by its input (a stream read, a socket read), not small (thousands
+ * of messages of up to HW_MQTT_MAX_PAYLOAD_BYTES), and one string must stay far below V8's limit.
+ */
+export const GROUP_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
  * Messages checked in one run of the event loop (a batch read from the gateway stream, or
  * the packets of one socket read) go to the spool together, in one write(2) at the end of
  * that run instead of one per message: per single-reading message the write was the
@@ -16,7 +23,8 @@ export function createAcceptGroup(s: IngestState, accept: (readings: Reading[], 
   let group: { readings: Reading[]; lines: string; promise: Promise<void>; resolve(): void; reject(err: unknown): void } | undefined;
 
   function flush(): void {
-    const g = group!;
+    const g = group;
+    if (!g) return; // appended already (it reached GROUP_MAX_BYTES)
     group = undefined;
     s.grouped = 0;
     s.groupedBytes = 0;
@@ -50,7 +58,9 @@ export function createAcceptGroup(s: IngestState, accept: (readings: Reading[], 
       for (const r of readings) group.readings.push(r);
       s.grouped += readings.length;
       s.groupedBytes += Buffer.byteLength(line);
-      return group.promise;
+      const promise = group.promise;
+      if (s.groupedBytes >= GROUP_MAX_BYTES) flush();
+      return promise;
     },
   };
 }

@@ -41,6 +41,12 @@ export interface PartitionedLogConfig {
    * and dead-lettered together, and backlogs count entries, not messages.
    */
   maxPerEntry?: number;
+  /**
+   * Characters of encoded messages one entry holds at most (a message larger than that
+   * gets an entry of its own); default 1 MiB. With the readers' COUNT it bounds what one
+   * read brings into a consumer's memory, whatever size the messages are.
+   */
+  maxEntryChars?: number;
   /** How often backlogs are re-read and consumed entries trimmed, ms, once this process has appended; default 250. */
   maintainIntervalMs?: number;
 }
@@ -99,6 +105,7 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
   const maxInFlight = bounded('maxInFlight', config.maxInFlight ?? 20_000, 1, 10_000_000);
   const maxBatch = bounded('maxBatch', config.maxBatch ?? 1_000, 1, 100_000);
   const maxPerEntry = bounded('maxPerEntry', config.maxPerEntry ?? 1, 1, 1_000);
+  const maxEntryChars = bounded('maxEntryChars', config.maxEntryChars ?? 1024 * 1024, 1, 512 * 1024 * 1024);
   const intervalMs = bounded('maintainIntervalMs', config.maintainIntervalMs ?? 250, 1, 3_600_000);
   const keys = Array.from({ length: P }, (_, p) => `${config.name}:${p}`);
 
@@ -117,19 +124,20 @@ export function createPartitionedLog<T>(deps: PartitionedLogDeps<T>, config: Par
   let timer: NodeJS.Timeout | undefined;
   let maintaining: Promise<void> | undefined;
 
-  /** The queue cut into stream entries: per partition, runs of at most maxPerEntry messages. */
+  /** The queue cut into stream entries: per partition, runs of at most maxPerEntry messages and maxEntryChars characters. */
   function pack(items: Queued[]): Queued[][] {
     if (maxPerEntry === 1) return items.map((q) => [q]);
-    const open = new Map<number, Queued[]>();
+    const open = new Map<number, { msgs: Queued[]; chars: number }>();
     const entries: Queued[][] = [];
     for (const q of items) {
       let e = open.get(q.partition);
-      if (!e || e.length >= maxPerEntry) {
-        e = [];
+      if (!e || e.msgs.length >= maxPerEntry || (e.chars > 0 && e.chars + q.data.length > maxEntryChars)) {
+        e = { msgs: [], chars: 0 };
         open.set(q.partition, e);
-        entries.push(e);
+        entries.push(e.msgs);
       }
-      e.push(q);
+      e.msgs.push(q);
+      e.chars += q.data.length;
     }
     return entries;
   }
