@@ -88,6 +88,8 @@ if (has('--idle')) {
 }
 if (!has('--batch')) out.distSingle = await p.single();
 if (!has('--single')) out.distBatch = await p.batch();
+out.distRulesOutOfOrder = await dist.rulesOutOfOrder();
+log(`readings not evaluated for arriving after a newer one of their sensor (rules workers): ${out.distRulesOutOfOrder as number}`);
 out.distPeakRssMb = Math.round(dist.hwPids.map(memMb).reduce((a, m) => a + m.hwm, 0));
 out.distPeakRssMbByProcess = Object.fromEntries(dist.charged.map((c) => [c.name, Math.round(memMb(c.pid).hwm)]));
 log(`peak RSS (VmHWM), MB: hazardwatch processes together ${out.distPeakRssMb as number}; by process ${JSON.stringify(out.distPeakRssMbByProcess)}`);

@@ -14,6 +14,8 @@ export interface DistUnderTest {
   charged: Charged[];
   /** The hazardwatch processes only (their RSS is the topology's memory figure). */
   hwPids: number[];
+  /** Readings the rules workers did not evaluate because a newer one of the sensor came first (hw_rules_out_of_order_total, summed). */
+  rulesOutOfOrder(): Promise<number>;
   /** Stops the services in reverse start order and redis-server; the exit codes of the services. */
   stop(): Promise<(number | null)[]>;
 }
@@ -37,6 +39,8 @@ export async function startDistributed(o: DistOptions): Promise<DistUnderTest> {
       HW_MQTT_RATE_PER_GATEWAY_PER_S: '0',
       // The default (5 s), not the tests' 500 ms: health reports are not part of the load.
       HW_SERVICE_HEALTH_REPORT_MS: '5000',
+      // /metrics of the broker, ingest and rules processes (rulesOutOfOrder reads it).
+      HW_SERVICE_HTTP_PORT: '0',
     },
   });
   const p = svc.processes;
@@ -47,5 +51,13 @@ export async function startDistributed(o: DistOptions): Promise<DistUnderTest> {
     ...p.api.map((x, k) => ({ name: `api${k}`, pid: x.child.pid! })),
   ];
   const charged = [...named, { name: 'redis-server', pid: p.redis.pid! }, ...(o.influxPid ? [{ name: 'influxd', pid: o.influxPid }] : [])];
-  return { mqttPort: svc.mqttPort, charged, hwPids: named.map((n) => n.pid), stop: () => svc.stop() };
+  const rulesOutOfOrder = async () => {
+    let n = 0;
+    for (const r of p.rules) {
+      const text = await (await fetch(`http://127.0.0.1:${r.ready.servicePort as number}/metrics`)).text();
+      n += Number(/^hw_rules_out_of_order_total (\S+)$/m.exec(text)?.[1] ?? NaN);
+    }
+    return n;
+  };
+  return { mqttPort: svc.mqttPort, charged, hwPids: named.map((n) => n.pid), rulesOutOfOrder, stop: () => svc.stop() };
 }

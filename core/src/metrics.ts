@@ -20,6 +20,7 @@ export function createMetrics() {
     ingestWriteSeconds: new Histogram({ name: 'hw_ingest_write_seconds', help: 'Store write latency per batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
     alertsRaised: new Counter({ name: 'hw_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers: r }),
     alertsOpen: new Gauge({ name: 'hw_alerts_open', help: 'Alerts currently open or acknowledged', registers: r }),
+    rulesOutOfOrder: new Counter({ name: 'hw_rules_out_of_order_total', help: 'Readings not evaluated because the sensor had a newer one already (exposure windows take readings in time order only): a gateway\'s out-of-order readings, and in the split deployment readings two ingest workers forwarded in the other order', registers: r }),
     rulesForeign: new Counter({ name: 'hw_rules_foreign_total', help: 'Readings, rejections and gateway presence of enterprises this rules worker does not own, ignored (they reached the wrong worker), by kind', labelNames: ['kind'], registers: r }),
     mqttConnections: new Gauge({ name: 'hw_mqtt_connections', help: 'Connected MQTT clients', registers: r }),
     mqttMessagesIn: new Counter({ name: 'hw_mqtt_messages_in_total', help: 'MQTT messages published by clients', registers: r }),

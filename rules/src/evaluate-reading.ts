@@ -23,7 +23,11 @@ export function evaluateReading(e: EngineState, s: SensorEntry, r: Pick<Reading,
   e.deadMan.seen(s.id, r.ts);
   const st = e.stateOf(s);
   if (st.shift && r.ts >= st.shift.endMs && r.ts > st.window.lastTs) closeShift(e, s, st, evaluateNow);
-  if (!st.window.add(r.ts, e.toWindow(s, r.valueStd))) return; // out of order: counted, not windowed
+  if (!st.window.add(r.ts, e.toWindow(s, r.valueStd))) {
+    // Out of order: the window takes readings in time order only; counted, not evaluated.
+    e.deps.metrics.rulesOutOfOrder.inc();
+    return;
+  }
   if (!st.shift) {
     const sh = e.shiftOf(s, r.ts);
     if (sh && sh.startMs >= e.trackShiftsFrom) st.shift = sh;
