@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,19 +16,29 @@ describe('the services build (npm run build: dist/server)', () => {
     utimesSync(join(dir, path), seconds, seconds);
   };
 
-  it('is run only when it is newer than every source it lists, and not when one is newer, gone, or nothing was built', () => {
+  it('is run only while every source it lists has the size and mtime recorded at the build, not after an edit, an older copy, a removal, or without a build', () => {
     expect(buildIsFresh(root)).toBe(false); // nothing built
     at('core/src/a.ts', 1000);
     at('cli/main.ts', 1000);
     at('dist/server/hazardwatch.js', 2000);
-    writeFileSync(join(dir, 'dist/server/inputs.json'), JSON.stringify({ inputs: ['core/src/a.ts', 'cli/main.ts'] }));
+    const record = (paths: string[]) => writeFileSync(join(dir, 'dist/server/inputs.json'), JSON.stringify({ inputs: paths.map((p) => ({ path: p, size: statSync(join(dir, p)).size, mtimeMs: statSync(join(dir, p)).mtimeMs })) }));
+    record(['core/src/a.ts', 'cli/main.ts']);
     expect(buildIsFresh(root)).toBe(true);
     at('cli/main.ts', 3000); // edited after the build
+    expect(buildIsFresh(root)).toBe(false);
+    at('cli/main.ts', 500); // a copy with an older time (rsync -a, tar) is not the source built either
+    expect(buildIsFresh(root)).toBe(false);
+    at('cli/main.ts', 1000);
+    expect(buildIsFresh(root)).toBe(true);
+    writeFileSync(join(dir, 'cli/main.ts'), 'xy'); // same time, other content
+    utimesSync(join(dir, 'cli/main.ts'), 1000, 1000);
     expect(buildIsFresh(root)).toBe(false);
     at('cli/main.ts', 1000);
     rmSync(join(dir, 'core/src/a.ts')); // a source gone since
     expect(buildIsFresh(root)).toBe(false);
     writeFileSync(join(dir, 'dist/server/inputs.json'), '{"inputs": []}');
+    expect(buildIsFresh(root)).toBe(false);
+    writeFileSync(join(dir, 'dist/server/inputs.json'), '{"inputs": [');
     expect(buildIsFresh(root)).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import { HwError } from './errors.ts';
 import { fnv1a } from './fnv1a.ts';
 import type { Logger } from './logger.ts';
 import type { PipelineCommand, PipelineEvent, PipelineEvents } from './pipeline-events.ts';
-import { decodeReply, decodeRequest, decodeValue, MAX_INTERNAL_MESSAGE_BYTES } from './pipeline-wire.ts';
+import { decodeReply, decodeRequest, decodeValue, MAX_INTERNAL_MESSAGE_BYTES, MAX_ITEMS_PER_MESSAGE } from './pipeline-wire.ts';
 import { createEventStream, type EventStream, type Follower } from './streams/event-stream.ts';
 import type { ConsumeOptions, StreamConsumer } from './streams/group-consumer.ts';
 import { followLog, type LogFollower } from './streams/log-follower.ts';
@@ -78,6 +78,8 @@ const PACK = 50;
  * a worker's memory (64 MiB with the default 8 partitions), whatever size gateways send.
  */
 const READ_COUNT = 8;
+/** Readings per `readings.accepted` entry at most: half of what a reader accepts in one (MAX_ITEMS_PER_MESSAGE). */
+const READINGS_PER_EVENT = MAX_ITEMS_PER_MESSAGE / 2;
 /** The pipeline log's backlog limit, entries per partition: reached, ingest waits (and the `up` backlog then holds gateways back). */
 const PIPELINE_MAX_BACKLOG = 200_000;
 /** Publishes waiting for Redis at most; beyond, publish() is refused and logged (flush() still waits for the rest). */
@@ -264,7 +266,14 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
           if (list) list.push(r);
           else byEnterprise.set(r.enterpriseId, [r]);
         }
-        for (const [key, rs] of byEnterprise) post(event, () => pipeline.append(key, { e: event, p: rs }));
+        // In slices a reader takes (MAX_ITEMS_PER_MESSAGE): ingest hands over a whole spool
+        // group at once, tens of thousands of readings.
+        for (const [key, rs] of byEnterprise) {
+          for (let from = 0; from < rs.length; from += READINGS_PER_EVENT) {
+            const slice = from === 0 && rs.length <= READINGS_PER_EVENT ? rs : rs.slice(from, from + READINGS_PER_EVENT);
+            post(event, () => pipeline.append(key, { e: event, p: slice }));
+          }
+        }
         return;
       }
       if (event === 'readings.rejected' || event === 'gateway.presence') {

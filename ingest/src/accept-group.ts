@@ -33,8 +33,8 @@ export function createAcceptGroup(s: IngestState, accept: (readings: Reading[], 
       g.resolve();
     } catch (err) {
       // The spool could not take them (disk full, I/O error): no acknowledgement, so the gateways keep the messages.
-      s.log.error({ err: (err as Error).message, readings: g.readings.length }, 'spool append failed; the messages are not acknowledged');
       g.reject(err);
+      s.log.error({ err: err instanceof Error ? err.message : String(err), readings: g.readings.length }, 'spool append failed; the messages are not acknowledged');
     }
   }
 

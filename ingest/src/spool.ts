@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { HwError } from '../../core/src/errors.ts';
 import { join } from 'node:path';
 import type { Logger } from '../../core/src/logger.ts';
@@ -142,6 +142,13 @@ export function createSpool(config: SpoolConfig, logger: Logger, now: () => numb
       }
       if (!inMemory) s.inMemory = false;
       const bytes = writeSync(s.fd!, lines);
+      const expected = Buffer.byteLength(lines);
+      if (bytes !== expected) {
+        // A short write (the disk filled up mid-write): cut the torn line off, so the next
+        // append does not glue onto it, and refuse the append (no acknowledgement).
+        ftruncateSync(s.fd!, s.bytes);
+        throw new Error(`spool write of ${expected} bytes wrote ${bytes}`);
+      }
       s.readings += readings.length;
       s.bytes += bytes;
       totalBytes += bytes;
