@@ -10,7 +10,7 @@ import type { RegistryHolder, UserDef } from '../../core/src/registry.ts';
 import type { AccessEvent, Store } from '../../core/src/store/store.ts';
 import { checkRange, MAX_PAGE_SIZE, MAX_PERIOD_SPAN_MS } from '../../core/src/store/time-range.ts';
 import type { SessionStore } from './session-store.ts';
-import { EpochParam, errors, UserSchema } from './schemas.ts';
+import { EpochParam, errors, publicUser, UserSchema } from './schemas.ts';
 
 /**
  * Login throttling. Per client address: attempts per minute, successes included (each
@@ -52,7 +52,6 @@ export interface LoginDeps {
   metrics: Metrics;
   throttle: LoginThrottle;
   userOf(req: FastifyRequest): UserDef;
-  publicUser(u: UserDef): Static<typeof UserSchema>;
   now: () => number;
 }
 
@@ -65,7 +64,7 @@ interface WithRateLimit {
  * POST /api/login (throttled per account and per address; every attempt that reaches the
  * password check is audited with its address, never its password, and a throttled one
  * once per window per address or account, the rest counted in hw_api_login_throttled_total),
- * POST /api/logout, and GET /api/audit/logins for regulators.
+ * POST /api/logout, GET /api/audit/logins for regulators, and GET /api/me (the logged-in user).
  * Needs @fastify/rate-limit registered (with `global: false`) on `api`.
  */
 export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
@@ -116,7 +115,7 @@ export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
     const s = await deps.sessions.create(user);
     audit({ ts, kind: 'login', username, address: req.ip });
     req.log.info({ username }, 'login');
-    return { token: s.token, expiresAt: s.expiresAt, user: deps.publicUser(user) };
+    return { token: s.token, expiresAt: s.expiresAt, user: publicUser(user) };
   });
 
   api.post('/api/logout', { schema: { tags: ['session'], summary: 'End the session of the bearer token', response: { 200: Type.Object({ ok: Type.Boolean() }), ...errors(503) } } }, async (req) => {
@@ -152,4 +151,6 @@ export function registerLoginRoutes(api: FastifyInstance, deps: LoginDeps) {
     const events = await deps.store.queryAccessEvents({ since: from, until: to, limit: MAX_PAGE_SIZE });
     return events.filter((e) => under(e.username)).slice(0, q.limit ?? 500);
   });
+
+  api.get('/api/me', { schema: { tags: ['session'], summary: 'The logged-in user', response: { 200: UserSchema, ...errors(401) } } }, async (req) => publicUser(deps.userOf(req)));
 }

@@ -1,4 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { UserDef } from '../../core/src/registry.ts';
 import { ALERT_LEVELS, RESOLVE_REASONS } from '../../core/src/types.ts';
 import { MAX_TS_MS, MIN_TS_MS } from '../../core/src/store/time-range.ts';
 
@@ -87,6 +88,8 @@ export const EnterpriseSummarySchema = Type.Object({
 });
 
 export const UserSchema = Type.Object({ username: Type.String(), name: Type.String(), role: Type.String(), scope: Type.String() });
+/** A user as the API shows them: the fields of UserSchema, never the password hash. */
+export const publicUser = (u: UserDef): Static<typeof UserSchema> => ({ username: u.username, name: u.name, role: u.role, scope: u.scope });
 
 export const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
