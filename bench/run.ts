@@ -262,7 +262,7 @@ updateBenchmarks('End to end', [
   `| single-reading messages/s stored, sustained (distributed: acknowledged ${result.distSingleAckedMsgsPerSec}/s, drained ${result.distSingleDrainMs} ms after) | ${result.distSingleMsgsPerSec} | ${result.singleMsgsPerSec} | ${result.distSingleRatio} | ≥ 0.8 |`,
   `| readings/s stored in 50-reading batches, sustained (distributed: acknowledged ${result.distBatchAckedReadingsPerSec}/s, drained ${result.distBatchDrainMs} ms after) | ${result.distBatchReadingsPerSec} | ${result.batchReadingsPerSec} | ${result.distBatchRatio} | ≥ 0.8 |`,
   `| acknowledged readings missing from the store (distributed: warm-up, single, batch) | ${result.distLost} | ${single.lost + batch.lost} | | 0 |`,
-  `| readings stored but not evaluated because a newer reading of the sensor reached the rules first (two ingest workers forward in either order; hw_rules_out_of_order_total) | ${result.distRulesOutOfOrder} | | | |`,
+  `| readings stored but not evaluated because a newer reading of the sensor reached the rules first (hw_rules_out_of_order_total) | ${result.distRulesOutOfOrder} | | | |`,
   `| peak RSS, MB: distributed = the 6 hazardwatch processes, sum of each one's peak (VmHWM) (largest sampled sum of VmRSS: ${distPeakRssSampledMb}) | ${distPeakRssMb} | ${result.peakRssMb} | | ≤ 1,024 |`,
   '',
   'CPU seconds per 1,000 readings stored, by process: /proc/<pid>/stat utime + stime from the start of each phase to the end of its drain, divided by the readings it stored. influxd serves both topologies (one process, a database each); the load generator is not counted.',

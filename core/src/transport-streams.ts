@@ -21,8 +21,10 @@ import type { CommandHandler, EventHandler, EventMeta, EventReplay, SubscribeOpt
  *
  * - `gateway.up` → log `<prefix>:up`, partitioned by enterprise; the ingest workers are
  *   one consumer group over all partitions (any number of workers; a dead one's entries
- *   are claimed by the others). `deliver` resolves once Redis has the entry: the broker
- *   sends its PUBACK then.
+ *   are claimed by the others), reading in order: a worker handles a partition's entries
+ *   only once the older ones are acknowledged (group-consumer.ts `ordered`), so each
+ *   enterprise's readings reach the rules in the order its gateways sent them. `deliver`
+ *   resolves once Redis has the entry: the broker sends its PUBACK then.
  * - `readings.accepted`, `readings.rejected`, `gateway.presence` → log `<prefix>:pipeline`,
  *   partitioned by enterprise, in order per enterprise; each rules worker consumes the
  *   partitions it owns (one sensor's state in one worker). Every API replica follows the
@@ -345,7 +347,7 @@ export function createStreamsTransport(opts: StreamsTransportOptions): Transport
       await pipeline.start();
       const groupOf = (events: readonly PipelineEvent[]) => events.some((e) => handlers.get(e)?.some((h) => !h.everyReplica));
       if (handlers.get('gateway.up')?.length) {
-        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: READ_COUNT, deadLetterFailures: false, ...opts.consume }));
+        consumers.push(up.consume('ingest', opts.instance, (batch) => handleBatch(batch, (m) => dispatch('gateway.up', m, false)), { count: READ_COUNT, deadLetterFailures: false, ...opts.consume, ordered: true }));
       }
       if (groupOf(PIPELINE_EVENTS)) {
         consumers.push(pipeline.consume('rules', opts.instance, (batch) => handleBatch(batch, (m) => dispatch(m.e, m.p as never, false)), { count: READ_COUNT, deadLetterFailures: false, ...opts.consume, partitions: owned }));

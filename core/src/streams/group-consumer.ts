@@ -50,6 +50,15 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
   /** Approximate length bound of the dead-letter stream; default 10,000. */
   deadLetterMaxLen?: number;
+  /**
+   * Handle each partition's entries in stream order across all consumers of the group: a
+   * consumer hands a partition's entries to the handler only once every older entry of
+   * that partition is acknowledged (the oldest pending entry is its own first one), and
+   * takes over, in order, an older entry another consumer has left idle for claimIdleMs.
+   * Partitions still go in parallel. For consumers whose output must keep the input's
+   * order (ingest forwarding a sensor's readings to the rules). Default false.
+   */
+  ordered?: boolean;
 }
 
 export interface GroupConsumerConfig extends ConsumeOptions {
@@ -160,6 +169,32 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
     deps.onDeadLetter?.({ stream: key, id: raw.id, group, consumer, deliveries: n, reason });
   }
 
+  /** Poll interval while waiting for a partition's turn: short first, then backing off. */
+  const TURN_POLL_MS = [1, 2, 5, 10, 20, 50];
+
+  /**
+   * Ordered mode: resolves true once `firstId` is the oldest pending entry of `key` in the
+   * group (every older one acknowledged), false if this consumer stops first. An older
+   * entry another consumer has left idle claimIdleMs is claimed and handled here, first.
+   */
+  async function awaitTurn(key: string, firstId: string): Promise<boolean> {
+    for (let round = 0; running; round++) {
+      const reply = await redis.call('XPENDING', key, group, '-', '+', '1');
+      const row = Array.isArray(reply) ? reply[0] : undefined;
+      if (!Array.isArray(row) || row[0] === firstId) return true;
+      if (row[1] === consumer) return true; // an older one of ours (a retry): waiting on ourselves would never end
+      if (Number(row[2]) >= claimIdleMs) {
+        const claimed = await redis.call('XCLAIM', key, group, consumer, String(claimIdleMs), String(row[0]));
+        const list = Array.isArray(claimed) ? claimed.map(parseEntry) : [];
+        stats.claimed += list.length;
+        if (list.length > 0) await handle(new Map([[key, list]]), 'redelivered');
+        continue;
+      }
+      await sleep(TURN_POLL_MS[Math.min(round, TURN_POLL_MS.length - 1)]!);
+    }
+    return false;
+  }
+
   async function ack(byKey: Map<string, string[]>): Promise<void> {
     const pipe = redis.pipeline();
     let n = 0;
@@ -214,6 +249,20 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
     }
     if (gone.size > 0) await ack(gone);
     if (batch.length === 0) return;
+    if (config.ordered) {
+      // Each partition in its turn, the partitions in parallel.
+      await Promise.all([...ids].map(async ([key, list]) => {
+        if (!(await awaitTurn(key, list[0]!))) return; // stopping: left pending, delivered again
+        const part = new Set(list);
+        await run1(batch.filter((e) => part.has(e.id) && keys[own.indexOf(e.partition)] === key), new Map([[key, list]]));
+      }));
+      return;
+    }
+    await run1(batch, ids);
+  }
+
+  /** The handler on one batch, then XACK; a throw leaves it pending for a retry. */
+  async function run1(batch: StreamEntry<T>[], ids: Map<string, string[]>): Promise<void> {
     stats.delivered += batch.length;
     try {
       await handler(batch);
