@@ -74,4 +74,59 @@ describe('ordered consumers (real redis-server)', () => {
     await c.stop();
     await log.stop();
   });
+
+  it('two live consumers take over a dead one\'s older entries once each, in order, and never each other\'s while they wait', async () => {
+    const log = createPartitionedLog<Msg>({ redis }, { name: 'dead3', partitions: 1, groups: ['ingest'], maxBacklog: 100_000 });
+    await log.start();
+    for (let i = 0; i < 60; i++) await log.append('ent-1', { seq: i });
+    // A consumer that took the first eight and died.
+    await redis.call('XREADGROUP', 'GROUP', 'ingest', 'dead', 'COUNT', '8', 'STREAMS', 'dead3:0', '>');
+    const handled: number[] = [];
+    const handler = async (batch: StreamEntry<Msg>[]) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 5));
+      handled.push(...batch.map((e) => e.payload.seq));
+    };
+    // claimIdleMs 300: the live ones wait past it, so they would take each other's entries if they let them look idle.
+    const opts = { count: 4, blockMs: 50, claimIdleMs: 300, claimIntervalMs: 100, ordered: true };
+    const a = log.consume('ingest', 'a', handler, opts);
+    const b = log.consume('ingest', 'b', handler, opts);
+    await a.start();
+    await b.start();
+    await waitFor(() => handled.length >= 60 || undefined, { what: '60 handled', timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive meanwhile
+    expect(handled).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(a.stats().claimed + b.stats().claimed).toBe(8);
+    await a.stop();
+    await b.stop();
+    await log.stop();
+  });
+
+  it('a failing handler: its entries are retried first and the rest of the partition waits behind them, each handled once after it succeeds', async () => {
+    const log = createPartitionedLog<Msg>({ redis }, { name: 'fails', partitions: 1, groups: ['ingest'], maxBacklog: 100_000 });
+    await log.start();
+    const handled: number[] = [];
+    let failures = 0;
+    const handler = async (batch: StreamEntry<Msg>[]) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      // Seq 10 fails twice (a full disk for a moment).
+      if (batch.some((e) => e.payload.seq === 10) && failures < 2) {
+        failures++;
+        throw new Error('spool full (test)');
+      }
+      handled.push(...batch.map((e) => e.payload.seq));
+    };
+    const opts = { count: 3, blockMs: 50, retryDelayMs: 50, deadLetterFailures: false, ordered: true };
+    const a = log.consume('ingest', 'a', handler, opts);
+    const b = log.consume('ingest', 'b', handler, opts);
+    await a.start();
+    await b.start();
+    for (let i = 0; i < 40; i++) await log.append('ent-1', { seq: i });
+    await waitFor(() => handled.length >= 40 || undefined, { what: '40 handled', timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failures).toBe(2);
+    expect(handled).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    await a.stop();
+    await b.stop();
+    await log.stop();
+  });
 });

@@ -6,7 +6,8 @@
  * (XACK) only after the handler's promise for its batch resolves; a handler that throws
  * leaves the batch pending, and it is retried entry by entry, each at most
  * `maxDeliveries` times, then moved to the dead-letter stream `<name>:dead` and counted.
- * Handlers run one batch at a time, in stream order within a partition.
+ * Handlers run one batch at a time, in stream order within a partition (in `ordered` mode,
+ * one batch per partition at a time, each in its turn across the group's consumers).
  */
 import type { Redis } from 'ioredis';
 import { HwError } from '../errors.ts';
@@ -173,26 +174,70 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
   const TURN_POLL_MS = [1, 2, 5, 10, 20, 50];
 
   /**
-   * Ordered mode: resolves true once `firstId` is the oldest pending entry of `key` in the
-   * group (every older one acknowledged), false if this consumer stops first. An older
-   * entry another consumer has left idle claimIdleMs is claimed and handled here, first.
+   * Ordered mode: the longest prefix of `list` (this consumer's ids of one partition, in
+   * stream order) whose turn has come: the partition's oldest pending entries are exactly
+   * those, and still this consumer's. While it waits, it keeps its entries from looking
+   * idle (XCLAIM JUSTID to itself, which resets their idle time), so no other consumer
+   * takes them over; an older entry another consumer has left idle claimIdleMs is taken
+   * over and handled here, first. Resolves [] when this consumer stops, when its entries
+   * were taken over after all, or when an older entry of its own is waiting for a retry
+   * (its own pending entries are then read again, in order: readOwnPending).
    */
-  async function awaitTurn(key: string, firstId: string): Promise<boolean> {
+  async function awaitTurn(key: string, list: readonly string[]): Promise<string[]> {
+    let refreshedAt = Date.now();
     for (let round = 0; running; round++) {
-      const reply = await redis.call('XPENDING', key, group, '-', '+', '1');
-      const row = Array.isArray(reply) ? reply[0] : undefined;
-      if (!Array.isArray(row) || row[0] === firstId) return true;
-      if (row[1] === consumer) return true; // an older one of ours (a retry): waiting on ourselves would never end
-      if (Number(row[2]) >= claimIdleMs) {
-        const claimed = await redis.call('XCLAIM', key, group, consumer, String(claimIdleMs), String(row[0]));
-        const list = Array.isArray(claimed) ? claimed.map(parseEntry) : [];
-        stats.claimed += list.length;
-        if (list.length > 0) await handle(new Map([[key, list]]), 'redelivered');
+      const rows = await redis.call('XPENDING', key, group, '-', '+', String(list.length));
+      const pending = Array.isArray(rows) ? rows.filter(Array.isArray) as unknown[][] : [];
+      let n = 0;
+      while (n < pending.length && pending[n]![0] === list[n] && pending[n]![1] === consumer) n++;
+      if (n > 0) return list.slice(0, n);
+      const head = pending[0];
+      if (!head) return []; // nothing pending: ours were taken over and acknowledged elsewhere
+      if (head[1] === consumer) {
+        // An older entry of ours (a retry): read our pending entries again, in order, after it.
+        readOwnPending = true;
+        return [];
+      }
+      if (Number(head[2]) >= claimIdleMs) {
+        const claimed = await redis.call('XCLAIM', key, group, consumer, String(claimIdleMs), String(head[0]));
+        const got = Array.isArray(claimed) ? claimed.map(parseEntry) : [];
+        stats.claimed += got.length;
+        if (got.length > 0) await handle(new Map([[key, got]]), 'redelivered');
         continue;
+      }
+      if (Date.now() - refreshedAt >= claimIdleMs / 3) {
+        const mine = await stillOurs(key, list);
+        if (mine.length === 0) return [];
+        await redis.call('XCLAIM', key, group, consumer, '0', ...mine, 'JUSTID');
+        refreshedAt = Date.now();
       }
       await sleep(TURN_POLL_MS[Math.min(round, TURN_POLL_MS.length - 1)]!);
     }
-    return false;
+    return [];
+  }
+
+  /** Those of `ids` (one partition) still pending to this consumer. */
+  async function stillOurs(key: string, ids: readonly string[]): Promise<string[]> {
+    const rows = await redis.call('XPENDING', key, group, ids[0]!, ids[ids.length - 1]!, String(ids.length * 2 + 10), consumer);
+    const mine = new Set(Array.isArray(rows) ? rows.filter(Array.isArray).map((r) => String((r as unknown[])[0])) : []);
+    return ids.filter((id) => mine.has(id));
+  }
+
+  /** Ordered mode: one partition's entries of a batch, each run of them when its turn has come. */
+  async function handleInTurn(key: string, list: readonly string[], batch: StreamEntry<T>[]): Promise<void> {
+    const partition = partitionOfKey.get(key);
+    let rest = list;
+    while (rest.length > 0 && running) {
+      const turn = await awaitTurn(key, rest);
+      if (turn.length === 0) return; // left pending: delivered again, in order
+      const ids = new Set(turn);
+      if (!(await run1(batch.filter((e) => e.partition === partition && ids.has(e.id)), new Map([[key, turn]])))) {
+        // The rest waits behind the failed entries: read our pending entries again, in order, after their retry.
+        readOwnPending = true;
+        return;
+      }
+      rest = rest.slice(turn.length);
+    }
   }
 
   async function ack(byKey: Map<string, string[]>): Promise<void> {
@@ -250,19 +295,17 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
     if (gone.size > 0) await ack(gone);
     if (batch.length === 0) return;
     if (config.ordered) {
-      // Each partition in its turn, the partitions in parallel.
-      await Promise.all([...ids].map(async ([key, list]) => {
-        if (!(await awaitTurn(key, list[0]!))) return; // stopping: left pending, delivered again
-        const part = new Set(list);
-        await run1(batch.filter((e) => part.has(e.id) && keys[own.indexOf(e.partition)] === key), new Map([[key, list]]));
-      }));
+      // Each partition in its turn, the partitions in parallel; every one settles before a failure is passed on.
+      const settled = await Promise.allSettled([...ids].map(([key, list]) => handleInTurn(key, list, batch)));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
       return;
     }
     await run1(batch, ids);
   }
 
-  /** The handler on one batch, then XACK; a throw leaves it pending for a retry. */
-  async function run1(batch: StreamEntry<T>[], ids: Map<string, string[]>): Promise<void> {
+  /** The handler on one batch, then XACK (true); a throw leaves it pending for a retry (false). */
+  async function run1(batch: StreamEntry<T>[], ids: Map<string, string[]>): Promise<boolean> {
     stats.delivered += batch.length;
     try {
       await handler(batch);
@@ -273,9 +316,10 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
         for (const id of list) set.add(id);
       }
       retryAt = Date.now() + retryDelayMs;
-      return;
+      return false;
     }
     await ack(ids);
+    return true;
   }
 
   /** This consumer's own pending entries, from the start (a restart resumes here). */
