@@ -11,6 +11,7 @@ const USAGE = `hazardwatch <command>
   rules      rules engine
   api        API and dashboard
   simulate   simulated gateways against a broker
+  secret     a new gateway secret and its registry hash (secret --stdin: the hash of a given one)
   exposure   auditor's exposure calculator (see README); exposure lexw | adjust | radon
   config     list every setting, its environment variable and default
 `;
@@ -27,6 +28,23 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'config') {
     for (const l of configLeaves()) process.stdout.write(`${l.env.padEnd(32)} ${JSON.stringify(l.schema.default ?? '')} ${l.schema.description ?? ''}\n`);
     return 0;
+  }
+  if (command === 'secret') {
+    const { runSecret } = await import('./secret.ts');
+    const res = await runSecret(rest, async () => {
+      // Bounded: a little more than the longest secret accepted, then refused as too long.
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of process.stdin) {
+        chunks.push(c as Buffer);
+        n += (c as Buffer).length;
+        if (n > 4096) break;
+      }
+      return Buffer.concat(chunks);
+    });
+    process.stdout.write(res.stdout);
+    process.stderr.write(res.stderr);
+    return res.code;
   }
   if (command === 'exposure') {
     const { EXPOSURE_SUBCOMMANDS, runExposureCli } = await import('./exposure.ts');

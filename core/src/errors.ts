@@ -40,6 +40,7 @@ export const ERRORS = {
   HW_ERR_BACKLOG_FULL: { status: 503, message: 'a stream partition holds more unconsumed entries than its limit' },
   HW_ERR_BAD_EVENT_ID: { status: 400, message: 'event id is not a stream entry id (<ms>-<seq>)' },
   HW_ERR_IMPORT_REFUSED: { status: 400, message: 'import refused: rows are invalid, nothing was imported' },
+  HW_ERR_BAD_SECRET: { status: 400, message: 'secret refused: empty, holding a NUL byte, or too long' },
   HW_ERR_RULES_UNAVAILABLE: { status: 503, message: 'the rules worker that owns this alert did not answer; try again' },
 } as const;
 
