@@ -129,4 +129,28 @@ describe('ordered consumers (real redis-server)', () => {
     await b.stop();
     await log.stop();
   });
+
+  it('a partition waiting behind a dead consumer\'s entries holds up neither the other partitions nor new reads', async () => {
+    const log = createPartitionedLog<Msg>({ redis }, { name: 'stuck', partitions: 2, groups: ['ingest'], maxBacklog: 100_000 });
+    await log.start();
+    // Two keys in different partitions.
+    const k0 = Array.from({ length: 50 }, (_, i) => `ent-${i}`).find((k) => log.partitionOf(k) === 0)!;
+    const k1 = Array.from({ length: 50 }, (_, i) => `ent-${i}`).find((k) => log.partitionOf(k) === 1)!;
+    await log.append(k0, { seq: 0 });
+    await redis.call('XREADGROUP', 'GROUP', 'ingest', 'dead', 'COUNT', '1', 'STREAMS', 'stuck:0', '>');
+    const handled: { key: string; seq: number }[] = [];
+    // claimIdleMs far longer than the test needs for partition 1: the dead entry is taken over only after.
+    const c = log.consume('ingest', 'live', async (batch) => void handled.push(...batch.map((e) => ({ key: e.key, seq: e.payload.seq }))), { count: 4, blockMs: 200, claimIdleMs: 8000, claimIntervalMs: 60_000, ordered: true });
+    await c.start();
+    for (let i = 1; i <= 20; i++) await log.append(k0, { seq: i }); // wait behind the dead one's entry
+    for (let i = 1; i <= 40; i++) await log.append(k1, { seq: i }); // free to go, read in several rounds
+    await waitFor(() => handled.filter((h) => h.key === k1).length >= 40 || undefined, { what: 'partition 1 handled while partition 0 waits', timeoutMs: 7000 });
+    expect(handled.filter((h) => h.key === k0)).toEqual([]);
+    expect(c.stats().claimed).toBe(0);
+    // Then the dead one's entry is taken over, and partition 0 follows in order.
+    await waitFor(() => handled.filter((h) => h.key === k0).length >= 21 || undefined, { what: 'partition 0 after the takeover', timeoutMs: 15_000 });
+    expect(handled.filter((h) => h.key === k0).map((h) => h.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i));
+    await c.stop();
+    await log.stop();
+  });
 });

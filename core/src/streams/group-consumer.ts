@@ -259,7 +259,16 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
    * Decodes, dead-letters what cannot be decoded or was delivered too often, hands the
    * rest to the handler and acknowledges it; a throw leaves it pending for a retry.
    */
-  async function handle(entries: Map<string, Parsed[]>, origin: Origin): Promise<void> {
+  /**
+   * Ordered mode: the partitions whose entries are being handled in the background (new
+   * entries, handleInTurn), so a partition that waits its turn (behind a dead consumer's
+   * entries) holds up neither the others nor the read loop; the loop does not read a busy
+   * partition again until its run ends, so at most `count` entries per partition wait.
+   */
+  const busy = new Map<string, Promise<void>>();
+  const freeKeys = () => keys.filter((k) => !busy.has(k));
+
+  async function handle(entries: Map<string, Parsed[]>, origin: Origin, background = false): Promise<void> {
     const batch: StreamEntry<T>[] = [];
     const ids = new Map<string, string[]>();
     const gone = new Map<string, string[]>();
@@ -294,6 +303,22 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
     }
     if (gone.size > 0) await ack(gone);
     if (batch.length === 0) return;
+    if (config.ordered && background) {
+      for (const [key, list] of ids) {
+        const run = handleInTurn(key, list, batch)
+          .catch(() => {
+            // Redis failed mid-run: the entries stay pending; read them again, in order.
+            stats.redisErrors++;
+            readOwnPending = true;
+          })
+          .finally(() => {
+            busy.delete(key);
+            wake?.();
+          });
+        busy.set(key, run);
+      }
+      return;
+    }
     if (config.ordered) {
       // Each partition in its turn, the partitions in parallel; every one settles before a failure is passed on.
       const settled = await Promise.allSettled([...ids].map(([key, list]) => handleInTurn(key, list, batch)));
@@ -325,6 +350,11 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
   /** This consumer's own pending entries, from the start (a restart resumes here). */
   async function drainOwnPending(): Promise<void> {
     for (let i = 0; i < keys.length; i++) {
+      // A partition being handled in the background: read it again once that run ends.
+      if (busy.has(keys[i]!)) {
+        readOwnPending = true;
+        continue;
+      }
       let after = '0-0';
       // Bounded: each round moves `after` forward; the PEL is finite.
       while (running) {
@@ -340,7 +370,7 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
 
   /** Entries other consumers left idle longer than claimIdleMs (XAUTOCLAIM). */
   async function claimIdle(): Promise<void> {
-    for (const key of keys) {
+    for (const key of freeKeys()) {
       let cursor = '0-0';
       // At most 10 pages per partition per round, so claiming cannot starve new entries.
       for (let page = 0; page < 10 && running; page++) {
@@ -358,6 +388,7 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
   /** Entries whose handler threw, one at a time (XCLAIM to itself counts a delivery). */
   async function retryFailed(): Promise<void> {
     for (const [key, set] of retry) {
+      if (busy.has(key)) continue; // after the run in progress on that partition
       for (const id of [...set]) {
         if (!running) return;
         const reply = await redis.call('XCLAIM', key, group, consumer, '0', id);
@@ -376,16 +407,31 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
       // Connection errors surface as failed commands below (counted, retried): not as events.
       reader.on('error', () => undefined);
     }
-    const reply = await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', ...keys, ...keys.map(() => '>'));
-    if (reply !== null) await handle(parseReadReply(reply), 'new');
+    const free = config.ordered ? freeKeys() : keys;
+    if (free.length === 0) {
+      // Every partition is being handled: wait for one to end.
+      await Promise.race([...busy.values(), sleep(blockMs)]);
+      return;
+    }
+    if (busy.size > 0) {
+      // Some partitions are busy: read the others without blocking, and if they hold
+      // nothing wait for a busy run to end (read again at once) or 20 ms, whichever is first.
+      const reply = await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'STREAMS', ...free, ...free.map(() => '>'));
+      if (reply !== null) await handle(parseReadReply(reply), 'new', true);
+      else await Promise.race([...busy.values(), new Promise((r) => setTimeout(r, 20))]);
+      return;
+    }
+    const reply = await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', ...free, ...free.map(() => '>'));
+    if (reply !== null) await handle(parseReadReply(reply), 'new', Boolean(config.ordered));
   }
 
   async function run(): Promise<void> {
     while (running) {
       try {
         if (readOwnPending) {
-          await drainOwnPending();
+          // Cleared first: the drain sets it again for partitions it has to leave for later.
           readOwnPending = false;
+          await drainOwnPending();
         }
         if (Date.now() >= nextClaimAt) {
           await claimIdle();
@@ -429,6 +475,8 @@ export function createGroupConsumer<T>(deps: Deps<T>, config: GroupConsumerConfi
       // Interrupts a blocking read; a handler in progress still finishes and acknowledges.
       reader?.disconnect();
       await loop;
+      // Background runs end too: a waiting one gives up (its entries stay pending), a handler in progress finishes.
+      await Promise.allSettled([...busy.values()]);
       reader = undefined;
     },
     stats: () => ({ ...stats }),
